@@ -1,0 +1,32 @@
+"""Install zoo: pick exactly one MXNet build through an extra.
+
+    pip install -e ".[cpu,test]"    # any machine
+    pip install -e ".[gpu,test]"    # CUDA 11.2 + cuDNN 8 + NCCL, compute capability <= 8.6
+"""
+from setuptools import find_packages, setup
+
+# MXNet 1.9.1 is the last release; it imports only with numpy < 1.24 (np.bool was removed).
+NUMPY = "numpy>=1.20,<1.24"
+
+setup(
+    name="zoo",
+    version="0.1.0",
+    description="A Gluon (MXNet) model zoo for embedding models that score with a dot product",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["zoo", "zoo.*"]),
+    python_requires=">=3.8,<3.12",
+    install_requires=[NUMPY, "gluonnlp==0.10.0", "tqdm", "pyyaml"],
+    extras_require={
+        "cpu": ["mxnet==1.9.1"],
+        "gpu": ["mxnet-cu112==1.9.1"],
+        "test": ["pytest>=7", "hypothesis"],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.8",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+    ],
+)

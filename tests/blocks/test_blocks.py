@@ -1,0 +1,73 @@
+import mxnet as mx
+import numpy as np
+import pytest
+
+from zoo.blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, SquaredLoss
+
+
+def both_ways(block, *inputs):
+    """Outputs of ``block`` imperative, then hybridized (same parameters): they must agree."""
+    before = block(*inputs).asnumpy()
+    block.hybridize(static_alloc=True)
+    after = block(*inputs).asnumpy()
+    return before, after
+
+
+@pytest.mark.parametrize("hidden", [(), (6,), (7, 5)])
+def test_embedding_tower_shapes_and_hybrid(hidden):
+    tower = EmbeddingTower(10, 4, hidden=hidden, dropout=0.0)
+    tower.initialize()
+    ids = mx.nd.array([0, 3, 9], dtype="int32")
+    before, after = both_ways(tower, ids)
+    assert before.shape == (3, hidden[-1] if hidden else 4) == (3, tower.out_dim)
+    np.testing.assert_allclose(before, after, rtol=1e-6)
+
+
+def test_embedding_tower_sparse_grad():
+    tower = EmbeddingTower(10, 4, sparse_grad=True)
+    tower.initialize()
+    with mx.autograd.record():
+        out = tower(mx.nd.array([1, 1, 2]))
+    out.backward()
+    grad = tower.embedding.weight.grad()
+    assert grad.stype == "row_sparse"
+    assert sorted(grad.indices.asnumpy().tolist()) == [1, 2]
+
+
+def test_dot_scorer_against_numpy(hybridize):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(5, 3)).astype("f4"), rng.normal(size=(5, 3)).astype("f4")
+    bias_a, bias_b = rng.normal(size=(5, 1)).astype("f4"), rng.normal(size=(5, 1)).astype("f4")
+    scorer = DotScorer(offset=2.5)
+    scorer.initialize()
+    if hybridize:
+        scorer.hybridize()
+    got = scorer(*(mx.nd.array(x) for x in (a, b, bias_a, bias_b))).asnumpy()
+    np.testing.assert_allclose(got, (a * b).sum(1) + bias_a[:, 0] + bias_b[:, 0] + 2.5, rtol=1e-5)
+
+
+def test_plain_dot_scorer(hybridize):
+    scorer = DotScorer()
+    scorer.initialize()
+    if hybridize:
+        scorer.hybridize()
+    out = scorer(mx.nd.array([[1, 2], [3, 4]]), mx.nd.array([[5, 6], [7, 8]]))
+    np.testing.assert_allclose(out.asnumpy(), [17, 53])
+
+
+def test_squared_loss_by_hand(hybridize):
+    loss = SquaredLoss()
+    if hybridize:
+        loss.hybridize()
+    out = loss(mx.nd.array([1.0, 2.0, 4.5]), mx.nd.array([1.5, 2.0, 3.0]))
+    np.testing.assert_allclose(out.asnumpy(), [0.25, 0.0, 2.25])
+
+
+def test_embedding_penalty_by_hand(hybridize):
+    penalty = EmbeddingPenalty(0.5)
+    if hybridize:
+        penalty.hybridize()
+    u = mx.nd.array([[1.0, 2.0], [0.0, 1.0]])
+    v = mx.nd.array([[3.0, 0.0], [1.0, 1.0]])
+    bias = mx.nd.array([[2.0], [0.0]])
+    np.testing.assert_allclose(penalty(u, v, bias).asnumpy(), [0.5 * (1 + 4 + 9 + 4), 0.5 * (1 + 1 + 1)])

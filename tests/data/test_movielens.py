@@ -1,0 +1,159 @@
+import hashlib
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import low_rank_ratings
+from zoo.data import DataError, MovieLens
+from zoo.data import movielens
+from zoo.data.idmap import IdMap
+from zoo.data.splits import random_split, temporal_split
+
+ROWS = [(1, 10, 5, 881250949), (1, 20, 3, 881250950), (2, 10, 4, 881250951), (3, 30, 1, 881250952),
+        (2, 30, 2, 881250953), (3, 20, 4, 881250954), (1, 30, 2, 881250955), (2, 20, 5, 881250956)]
+
+
+def write_lines(path, lines, encoding="utf-8"):
+    with open(path, "w", encoding=encoding, newline="") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+def check_rows(ds, rows):
+    got = sorted(zip(ds.user_map.ids[ds.users].tolist(), ds.item_map.ids[ds.items].tolist(), ds.ratings.tolist()))
+    assert got == sorted((u, i, float(r)) for u, i, r, _ in rows)
+
+
+def test_ml100k_tab_format_and_latin1_titles(tmp_path):
+    write_lines(tmp_path / "u.data", ["%d\t%d\t%d\t%d" % row for row in ROWS])
+    write_lines(tmp_path / "u.item", ["10|Caf\xe9 Society (1995)|01-Jan-1995||http://x|0|1",
+                                      "20|Toy Story (1995)|01-Jan-1995||http://x|0|1"], encoding="latin-1")
+    ds = MovieLens("ml-100k", str(tmp_path), test_ratio=0.25, valid_ratio=0.0)
+    check_rows(ds, ROWS)
+    assert ds.titles == {10: "Caf\xe9 Society (1995)", 20: "Toy Story (1995)"}
+    assert ds.rating_range == (1.0, 5.0)
+
+
+@pytest.mark.parametrize("variant", ["ml-1m", "ml-10m"])
+def test_dat_format(tmp_path, variant):
+    write_lines(tmp_path / "ratings.dat", ["%d::%d::%d::%d" % row for row in ROWS])
+    write_lines(tmp_path / "movies.dat", ["10::Heat (1995)::Action|Crime"], encoding="latin-1")
+    ds = MovieLens(variant, str(tmp_path), test_ratio=0.25, valid_ratio=0.0)
+    check_rows(ds, ROWS)
+    assert ds.titles == {10: "Heat (1995)"}
+
+
+@pytest.mark.parametrize("variant", ["ml-20m", "ml-25m", "ml-latest-small"])
+def test_csv_format_with_header_and_quoted_titles(tmp_path, variant):
+    write_lines(tmp_path / "ratings.csv", ["userId,movieId,rating,timestamp"] +
+                ["%d,%d,%s,%d" % (u, i, r - 0.5, t) for u, i, r, t in ROWS])
+    write_lines(tmp_path / "movies.csv", ["movieId,title,genres", '10,"American President, The (1995)",Comedy'])
+    ds = MovieLens(variant, str(tmp_path), test_ratio=0.25, valid_ratio=0.0)
+    check_rows(ds, [(u, i, r - 0.5, t) for u, i, r, t in ROWS])
+    assert ds.titles == {10: "American President, The (1995)"}
+
+
+def test_ml100k_canonical_fold(tmp_path):
+    write_lines(tmp_path / "u.data", ["%d\t%d\t%d\t%d" % row for row in ROWS])
+    write_lines(tmp_path / "u1.base", ["%d\t%d\t%d\t%d" % row for row in ROWS[:6]])
+    write_lines(tmp_path / "u1.test", ["%d\t%d\t%d\t%d" % row for row in ROWS[6:]])
+    ds = MovieLens("ml-100k", str(tmp_path), split="u1", valid_ratio=0.0)
+    test = set(zip(*(a.tolist() for a in (ds.user_map.ids[ds.arrays("test")[0]],
+                                          ds.item_map.ids[ds.arrays("test")[1]]))))
+    assert test == {(1, 30), (2, 20)}
+    assert ds.num_examples("train") == 6
+    with pytest.raises(DataError, match="only for data.variant=ml-100k"):
+        MovieLens("ml-1m", str(tmp_path), split="u1")
+
+
+def test_random_split_sizes_disjoint_and_seeded(ratings_dir):
+    ds = MovieLens("ml-latest-small", ratings_dir, split="random", test_ratio=0.1, valid_ratio=0.05, seed=3)
+    n = len(ds.ratings)
+    parts = [ds.splits[k] for k in ("train", "valid", "test")]
+    assert sum(len(p) for p in parts) == n
+    assert len(np.unique(np.concatenate(parts))) == n
+    assert len(ds.splits["test"]) == round(0.1 * n)
+    assert len(ds.splits["valid"]) == round(0.05 * (n - round(0.1 * n)))
+    again = MovieLens("ml-latest-small", ratings_dir, split="random", test_ratio=0.1, seed=3)
+    other = MovieLens("ml-latest-small", ratings_dir, split="random", test_ratio=0.1, seed=4)
+    assert np.array_equal(again.splits["test"], ds.splits["test"])
+    assert not np.array_equal(other.splits["test"], ds.splits["test"])
+
+
+def test_temporal_split_holds_out_each_users_latest():
+    users = np.array([1, 1, 1, 1, 2, 2, 3])
+    times = np.array([40, 10, 30, 20, 5, 6, 1])
+    train, test = temporal_split(users, times, 0.5)
+    assert sorted(test.tolist()) == [0, 2, 5]   # user 1: times 40 and 30; user 2: time 6; user 3 keeps its one
+    assert sorted(np.concatenate([train, test]).tolist()) == list(range(7))
+
+
+def test_random_split_of_an_index():
+    train, held = random_split(4, 0.5, np.random.default_rng(0), np.array([10, 11, 12, 13]))
+    assert sorted(np.concatenate([train, held]).tolist()) == [10, 11, 12, 13] and len(held) == 2
+
+
+def test_id_map():
+    m = IdMap([30, 10, 20, 10])
+    assert m.index([10, 20, 30]).tolist() == [0, 1, 2] and 20 in m and 25 not in m
+    with pytest.raises(KeyError, match="25"):
+        m.index([10, 25])
+
+
+def test_batches_cover_the_split_once(ratings_dir):
+    ds = MovieLens("ml-latest-small", ratings_dir)
+    batches = list(ds.batches("train", 64, shuffle=True, seed=[0, 1]))
+    users = np.concatenate([b[0] for b in batches])
+    assert len(users) == ds.num_examples("train") and all(len(b[0]) <= 64 for b in batches)
+    assert [b[0].dtype for b in batches[:1]] == [np.int32] and batches[0][2].dtype == np.float32
+    assert sorted(users.tolist()) == sorted(ds.arrays("train")[0].tolist())
+
+
+def test_bad_line_names_file_and_line(tmp_path):
+    write_lines(tmp_path / "ratings.csv", ["userId,movieId,rating,timestamp", "1,2,3.5,100", "1,3,x,101",
+                                           "2,2,4,102"])
+    with pytest.raises(DataError, match=r"ratings\.csv:3: a field is not a number"):
+        MovieLens("ml-latest-small", str(tmp_path))
+    write_lines(tmp_path / "ratings.csv", ["userId,movieId,rating,timestamp", "1,2,3.5,100", "1,3,9,101"])
+    with pytest.raises(DataError, match=r"ratings\.csv:3: .*outside the rating range"):
+        MovieLens("ml-latest-small", str(tmp_path))
+    write_lines(tmp_path / "ratings.csv", ["userId,movieId,rating,timestamp", "1,2,3.5", "1,3,4,101"])
+    with pytest.raises(DataError, match=r"ratings\.csv:2: expected 4 fields"):
+        MovieLens("ml-latest-small", str(tmp_path))
+
+
+def make_zip(folder, inner, files):
+    path = os.path.join(folder, "release.zip")
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr("%s/%s" % (inner, name), text)
+    with open(path, "rb") as f:
+        return path, hashlib.md5(f.read()).hexdigest()
+
+
+def test_download_verifies_checksum_and_extracts(tmp_path, monkeypatch):
+    archive, md5 = make_zip(str(tmp_path), "ml-100k", {"u.data": "".join("%d\t%d\t%d\t%d\n" % r for r in ROWS)})
+    monkeypatch.setattr(movielens, "URL", "file://" + archive + "#%s")
+    root = str(tmp_path / "cache" / "ml-100k")
+    monkeypatch.setitem(movielens.VARIANTS, "ml-100k", movielens.VARIANTS["ml-100k"]._replace(md5="0" * 32))
+    with pytest.raises(DataError, match="checksum mismatch.*deleted"):
+        MovieLens("ml-100k", root)
+    assert not os.path.exists(os.path.join(root, "ml-100k.zip"))
+    assert not [f for f in os.listdir(root) if f.endswith(".part")]
+    monkeypatch.setitem(movielens.VARIANTS, "ml-100k", movielens.VARIANTS["ml-100k"]._replace(md5=md5))
+    ds = MovieLens("ml-100k", root, test_ratio=0.25)
+    check_rows(ds, ROWS)
+    assert sorted(os.listdir(root)) == ["u.data"]
+
+
+def test_no_network_says_where_to_put_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(movielens, "URL", "file://" + str(tmp_path / "nowhere") + "/%s.zip")
+    with pytest.raises(DataError, match=r"Put the files of ml-1m .* into .*empty"):
+        MovieLens("ml-1m", str(tmp_path / "empty"))
+
+
+def test_synthetic_fixture_is_in_range():
+    users, items, ratings = low_rank_ratings()
+    assert ratings.min() >= 0.5 and ratings.max() <= 5 and len(np.unique(users)) == 60
+

@@ -1,0 +1,77 @@
+"""The command-line tools end to end, in subprocesses, on tiny files the tests write."""
+import json
+import os
+
+import yaml
+
+from conftest import ROOT, run_tool
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def tiny_config(tmp_path, ratings_dir, **train):
+    with open(os.path.join(ROOT, "configs", "movielens_mf.yaml")) as f:
+        raw = yaml.safe_load(f)
+    raw["data"]["root"] = ratings_dir
+    raw["train"].update({"epochs": 3, "batch_size": 256, "progress": False}, **train)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
+def test_train_evaluate_recommend(tmp_path, ratings_dir):
+    out = str(tmp_path / "run")
+    proc = run_tool(["tools/train.py", "--config", tiny_config(tmp_path, ratings_dir), "--out", out,
+                     "model.dim=8"])
+    assert proc.returncode == 0, proc.stderr
+    for name in ("config.yaml", "log.jsonl", "results.json", "checkpoints/best.npz", "checkpoints/last.npz"):
+        assert os.path.exists(os.path.join(out, name)), name
+    results = read_json(os.path.join(out, "results.json"))
+    assert set(results["test"]) >= {"rmse", "mae", "n"} and results["epochs"] == 3
+    with open(os.path.join(out, "config.yaml")) as f:
+        assert yaml.safe_load(f)["model"]["dim"] == 8
+    with open(os.path.join(out, "log.jsonl")) as f:
+        assert [json.loads(line)["epoch"] for line in f] == [1, 2, 3]
+
+    proc = run_tool(["tools/evaluate.py", out, "--split", "test"])
+    assert proc.returncode == 0, proc.stderr
+    assert abs(json.loads(proc.stdout)["test"]["rmse"] - results["test"]["rmse"]) < 1e-6
+
+    proc = run_tool(["tools/recommend.py", out, "--user", "1", "-k", "3"])
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 3 and "Movie" in lines[0]
+
+    proc = run_tool(["tools/recommend.py", out, "--user", "999999"])
+    assert proc.returncode == 2 and "unknown user 999999" in proc.stderr
+
+
+def test_resume_continues_to_the_same_result(tmp_path, ratings_dir):
+    config = tiny_config(tmp_path, ratings_dir, epochs=4)
+    straight = str(tmp_path / "straight")
+    assert run_tool(["tools/train.py", "--config", config, "--out", straight]).returncode == 0
+    resumed = str(tmp_path / "resumed")
+    proc = run_tool(["tools/train.py", "--config", config, "--out", resumed, "train.epochs=2"])
+    assert proc.returncode == 0, proc.stderr
+    proc = run_tool(["tools/train.py", "--out", resumed, "--resume", "train.epochs=4"])
+    assert proc.returncode == 0, proc.stderr
+    assert "resuming" in proc.stderr
+    results = [read_json(os.path.join(d, "results.json")) for d in (straight, resumed)]
+    assert results[1]["epochs"] == 4
+    assert abs(results[0]["test"]["rmse"] - results[1]["test"]["rmse"]) < 1e-6
+    with open(os.path.join(resumed, "log.jsonl")) as f:
+        assert [json.loads(line)["epoch"] for line in f] == [1, 2, 3, 4]
+
+
+def test_config_errors_exit_2_and_write_nothing(tmp_path, ratings_dir):
+    out = str(tmp_path / "run")
+    proc = run_tool(["tools/train.py", "--config", tiny_config(tmp_path, ratings_dir), "--out", out,
+                     "model.dimm=3"])
+    assert proc.returncode == 2 and "model.dimm" in proc.stderr
+    proc = run_tool(["tools/train.py", "--config", tiny_config(tmp_path, ratings_dir), "--out", out,
+                     "optim.name=nope"])
+    assert proc.returncode == 2 and "unknown optimizer 'nope'" in proc.stderr
+    assert not os.path.exists(out)

@@ -1,0 +1,104 @@
+import mxnet as mx
+import numpy as np
+from mxnet import gluon
+
+from zoo.train import Hook, TrainLoop
+from zoo.train.checkpoint import load_checkpoint, save_checkpoint
+from zoo.train.hooks import EarlyStopping, LearningRateSchedule, TrackBest
+
+
+class Line(gluon.HybridBlock):
+    """The five-line fake model: y = w * x, squared error."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = self.params.get("w", shape=(1,), init=mx.init.Zero())
+
+    def hybrid_forward(self, F, x, w):
+        return F.broadcast_mul(x, w)
+
+    def loss(self, x, y):
+        return (self(x) - y) ** 2
+
+
+def data(epoch):
+    x = np.linspace(-1, 1, 40).astype("f4")
+    return [(x[i:i + 8], 3 * x[i:i + 8]) for i in range(0, 40, 8)]
+
+
+class Recorder(Hook):
+    def __init__(self):
+        self.events = []
+
+    def before_train(self, loop): self.events.append("before_train")
+    def before_epoch(self, loop): self.events.append("before_epoch")
+    def after_step(self, loop): self.events.append("step")
+    def after_epoch(self, loop): self.events.append("after_epoch")
+    def after_train(self, loop): self.events.append("after_train")
+
+
+def make(epochs=20, hooks=(), devices=(mx.cpu(),)):
+    model = Line()
+    model.initialize(ctx=list(devices))
+    model.hybridize()
+    trainer = gluon.Trainer(model.collect_params(), "sgd", {"learning_rate": 0.5})
+    return model, TrainLoop(model, trainer, data, devices, epochs, hooks)
+
+
+def test_loop_fits_a_line_and_calls_hooks_in_order():
+    rec = Recorder()
+    model, loop = make(20, [rec])
+    metrics = loop.run()
+    assert abs(model.w.data().asscalar() - 3) < 1e-3
+    assert metrics["train.loss"] < 1e-5
+    assert rec.events[:8] == ["before_train", "before_epoch"] + ["step"] * 5 + ["after_epoch"]
+    assert rec.events[-1] == "after_train" and rec.events.count("step") == 100
+    assert loop.epoch == 20 and loop.step == 100
+
+
+def test_loop_splits_batches_over_devices():
+    model, loop = make(20, devices=(mx.cpu(0), mx.cpu(1)))
+    loop.run()
+    assert abs(model.w.data(mx.cpu(1)).asscalar() - 3) < 1e-3
+
+
+def test_stop_flag_ends_training():
+    class StopAfterTwo(Hook):
+        def after_epoch(self, loop):
+            loop.stop = loop.epoch >= 2
+
+    _, loop = make(20, [StopAfterTwo()])
+    loop.run()
+    assert loop.epoch == 2
+
+
+def test_early_stopping_uses_tracked_metric():
+    values = iter([3.0, 2.0, 2.5, 2.4, 2.6, 1.0])
+
+    class Fake(Hook):
+        def after_epoch(self, loop):
+            loop.metrics["valid.x"] = next(values)
+
+    track = TrackBest("valid.x", "min")
+    _, loop = make(6, [Fake(), track, EarlyStopping(2)])
+    loop.run()
+    assert loop.epoch == 4 and track.best == 2.0 and track.best_epoch == 2
+
+
+def test_learning_rate_schedules():
+    assert LearningRateSchedule(1.0, "step", gamma=0.5, step_epochs=2).rate(5) == 0.25
+    cos = LearningRateSchedule(1.0, "cosine", epochs=10)
+    assert cos.rate(0) == 1.0 and abs(cos.rate(5) - 0.5) < 1e-12
+    assert LearningRateSchedule(1.0, warmup_epochs=1).rate(0) == 0.5
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model, loop = make(3)
+    loop.run()
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, model, loop.trainer, {"epoch": 3}, {"ids": np.arange(4)})
+    other, other_loop = make(3)
+    meta, arrays = load_checkpoint(path, other, other_loop.trainer)
+    assert meta == {"epoch": 3} and arrays["ids"].tolist() == [0, 1, 2, 3]
+    assert other.w.data().asscalar() == model.w.data().asscalar()
+    assert [f for f in tmp_path.iterdir()] == [tmp_path / "c.npz"]  # no temporary file left behind

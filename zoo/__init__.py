@@ -1,0 +1,21 @@
+"""zoo: embedding models that score with a dot product, built from Gluon blocks.
+
+A model is towers + a scorer + a loss; one loop trains them all (see ``zoo.train``).
+"""
+try:
+    import mxnet  # noqa: F401
+except ImportError as err:  # pragma: no cover - exercised by the install check in tests/test_package.py
+    raise ImportError(
+        "zoo needs MXNet 1.9.1, installed through one of its extras: "
+        "pip install -e '.[cpu]' (any machine) or pip install -e '.[gpu]' (CUDA 11.2). "
+        "Original error: %s" % err) from err
+
+from .registry import MODELS, DATASETS, Registry  # noqa: E402
+from . import blocks, models, data  # noqa: E402,F401  (importing registers the built-in models and datasets)
+
+__version__ = "0.1.0"
+
+
+def list_models(pattern="*"):
+    """Sorted names of the registered models that match a shell-style pattern."""
+    return MODELS.list(pattern)

@@ -1,0 +1,35 @@
+"""Losses: each returns one value per example, shape ``(batch,)``; the loop sums them."""
+from mxnet.gluon.loss import Loss
+
+
+class SquaredLoss(Loss):
+    """``(pred - label) ** 2`` (no factor 1/2, so its mean is the mean squared error).
+
+    Inputs: ``pred`` and ``label`` of shape ``(batch,)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, pred, label):
+        return F.square(pred - F.reshape_like(label, pred))
+
+
+class EmbeddingPenalty(Loss):
+    """L2 penalty on the embedding rows an example uses: ``strength * sum_k ||x_k[n]||^2``.
+
+    This is how SGD matrix factorization regularises (each rating pulls on its own user and item rows), unlike
+    weight decay, which shrinks every row of every table at every step, and so shrinks rare ids the most.
+
+    Inputs: any number of arrays of shape ``(batch, dim_k)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, strength, batch_axis=0, **kwargs):
+        super().__init__(None, batch_axis, **kwargs)
+        self.strength = strength
+
+    def hybrid_forward(self, F, *embeddings):
+        total = F.sum(F.square(embeddings[0]), axis=-1)
+        for x in embeddings[1:]:
+            total = total + F.sum(F.square(x), axis=-1)
+        return self.strength * total

@@ -1,0 +1,200 @@
+"""Typed configuration: each YAML section maps to a dataclass, checked before any work starts.
+
+A config file has four sections::
+
+    model: {name: mf, ...}     # fields of the registered model's ``Config``
+    data:  {name: movielens, ...}  # fields of the registered dataset's ``Config``
+    train: {...}               # TrainConfig
+    optim: {...}               # OptimConfig
+
+Unknown keys and wrong types fail with the full key path (``model.dim``) and the file. Command-line overrides are
+``section.key=value`` with the value parsed as YAML.
+"""
+import dataclasses
+import typing
+
+import yaml
+
+from .registry import DATASETS, MODELS, RegistryError
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file and the key path."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 1024
+    devices: str = "auto"          # auto (all GPUs, else CPU), cpu, gpu:0,1, cpu:0,1
+    seed: int = 0
+    eval_batch_size: int = 65536
+    monitor: str = "valid.loss"    # metric that picks the best checkpoint and drives early stopping
+    monitor_mode: str = "min"      # min or max
+    patience: int = 0              # epochs without improvement before stopping; 0 never stops early
+    hybridize: bool = True
+    progress: bool = True          # tqdm bar with loss and samples/s
+    log_every: int = 50            # steps between loss read-outs (each one waits for the device)
+
+
+@dataclasses.dataclass
+class OptimConfig:
+    name: str = "adam"
+    lr: float = 0.01
+    wd: float = 0.0                # weight decay over whole tables; embeddings are better regularised in the loss
+    schedule: str = "constant"     # constant, step (lr * gamma every step_epochs), cosine
+    gamma: float = 0.5
+    step_epochs: int = 10
+    warmup_epochs: int = 0
+    args: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)  # passed to the optimizer
+
+
+@dataclasses.dataclass
+class Config:
+    model: typing.Any
+    data: typing.Any
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+_REGISTRIES = {"model": MODELS, "data": DATASETS}
+_FIXED = {"train": TrainConfig, "optim": OptimConfig}
+
+
+def load_config(path, overrides=()):
+    """Read a YAML file, apply ``section.key=value`` overrides, and return a checked :class:`Config`."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except OSError as err:
+        raise ConfigError("cannot read config file %s: %s" % (path, err.strerror or err)) from None
+    except yaml.YAMLError as err:
+        raise ConfigError("%s is not valid YAML: %s" % (path, err)) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("%s: the top level must be a mapping of sections (model, data, train, optim)" % path)
+    for item in overrides:
+        apply_override(raw, item)
+    return from_raw(raw, source=str(path))
+
+
+def apply_override(raw, item):
+    """Set ``section.key=value`` (value parsed as YAML) in a raw config dict."""
+    key, sep, text = item.partition("=")
+    parts = key.strip().split(".")
+    if not sep or len(parts) < 2 or not all(p.isidentifier() for p in parts):
+        raise ConfigError("bad override %r: write section.key=value, e.g. train.epochs=5" % item)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError("bad override %r: the value is not YAML (%s)" % (item, err)) from None
+    node = raw
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError("bad override %r: %s is not a section" % (item, ".".join(parts[:depth + 1])))
+        node = child
+    node[parts[-1]] = value
+
+
+def from_raw(raw, source="<config>"):
+    """Check a raw dict (as read from YAML) and turn it into a :class:`Config`."""
+    for key in raw:
+        if key not in _REGISTRIES and key not in _FIXED:
+            raise ConfigError("%s: unknown section %r; sections are: data, model, optim, train" % (source, key))
+    sections = {}
+    for key, registry in _REGISTRIES.items():
+        section = raw.get(key)
+        if not isinstance(section, dict) or "name" not in section:
+            raise ConfigError("%s: section %r needs a 'name' (one of: %s)" % (
+                source, key, ", ".join(registry.list())))
+        try:
+            cls = registry.get(section["name"])
+        except (RegistryError, TypeError) as err:
+            raise ConfigError("%s: %s.name: %s" % (source, key, err)) from None
+        sections[key] = build(cls.Config, section, key, source)
+    for key, cls in _FIXED.items():
+        sections[key] = build(cls, raw.get(key) or {}, key, source)
+    return Config(**sections)
+
+
+def build(cls, values, path, source="<config>"):
+    """Make dataclass ``cls`` from a dict, checking every key and type; errors name ``path.key``."""
+    if not isinstance(values, dict):
+        raise ConfigError("%s: %s must be a mapping, got %s" % (source, path, type(values).__name__))
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    for key in values:
+        if key not in fields:
+            raise ConfigError("%s: unknown key %s.%s; valid keys: %s" % (
+                source, path, key, ", ".join(sorted(fields))))
+    kwargs = {k: _check(hints[k], v, "%s.%s" % (path, k), source) for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def _check(hint, value, path, source):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is typing.Any:
+        return value
+    if origin is typing.Union:
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        errors = []
+        for option in inner:
+            try:
+                return _check(option, value, path, source)
+            except ConfigError as err:
+                errors.append(err)
+        raise errors[0]
+    if origin in (list, tuple):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise _type_error(path, "a list", value, source)
+        item = args[0] if args else typing.Any
+        return origin(_check(item, v, "%s[%d]" % (path, i), source) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _type_error(path, "a mapping", value, source)
+        return dict(value)
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, path, source)
+    if hint is float:
+        if isinstance(value, str):
+            value = _yaml11_float(value)  # PyYAML reads 1e-3 (no dot) as a string
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _type_error(path, "a number", value, source)
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _type_error(path, "an integer", value, source)
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise _type_error(path, "true or false", value, source)
+        return value
+    if hint is str:
+        # YAML reads `devices: 0` or `split: 1` as numbers; a string field takes their text.
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise _type_error(path, "a string", value, source)
+        return str(value)
+    raise TypeError("config field %s has an unsupported type %r" % (path, hint))
+
+
+def _yaml11_float(text):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _type_error(path, expected, value, source):
+    return ConfigError("%s: %s must be %s, got %r (%s)" % (source, path, expected, value, type(value).__name__))
+
+
+def save_config(cfg, path):
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)

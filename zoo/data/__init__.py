@@ -1,0 +1,5 @@
+"""Data: files -> numpy arrays -> batches. Importing this package registers the built-in datasets."""
+from .download import DataError
+from .movielens import MovieLens
+
+__all__ = ["DataError", "MovieLens"]

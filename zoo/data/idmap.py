@@ -1,0 +1,25 @@
+"""Raw ids (any integers) <-> contiguous row indices."""
+import numpy as np
+
+
+class IdMap:
+    """Sorted unique raw ids; a raw id's index is its position. ``IdMap(raw).index(raw)`` maps a whole array."""
+
+    def __init__(self, raw_ids):
+        self.ids = np.unique(np.asarray(raw_ids))
+
+    def __len__(self):
+        return len(self.ids)
+
+    def index(self, raw_ids):
+        """Indices (int32) of raw ids; raises KeyError naming the first unknown id."""
+        raw_ids = np.asarray(raw_ids)
+        pos = np.searchsorted(self.ids, raw_ids).clip(0, max(len(self.ids) - 1, 0))
+        known = self.ids[pos] == raw_ids if len(self.ids) else np.zeros(raw_ids.shape, bool)
+        if not np.all(known):
+            raise KeyError("unknown id %r" % (np.atleast_1d(raw_ids)[~np.atleast_1d(known)][0].item(),))
+        return pos.astype(np.int32)
+
+    def __contains__(self, raw_id):
+        pos = np.searchsorted(self.ids, raw_id)
+        return pos < len(self.ids) and self.ids[pos] == raw_id

@@ -1,0 +1,191 @@
+"""MovieLens ratings: files -> numpy arrays -> splits -> batches.
+
+Every GroupLens release is supported; ``root`` is a folder that holds the release's files (``u.data`` for ml-100k,
+``ratings.dat`` for ml-1m/ml-10m, ``ratings.csv`` otherwise). Missing files are downloaded from GroupLens.
+"""
+import csv
+import dataclasses
+import os
+from collections import namedtuple
+
+import numpy as np
+
+from ..registry import DATASETS
+from ..train.metrics import regression_metrics
+from .batches import iterate_batches
+from .download import DataError, download, extract_zip
+from .idmap import IdMap
+from .parse import read_columns
+from .splits import random_split, temporal_split
+
+URL = "https://files.grouplens.org/datasets/movielens/%s.zip"
+
+Variant = namedtuple("Variant", "ratings sep header titles title_sep encoding zip_dir md5 rating_range")
+VARIANTS = {
+    "ml-100k": Variant("u.data", "\t", False, "u.item", "|", "latin-1", "ml-100k",
+                       "0e33842e24a9c977be4e0107933c0723", (1.0, 5.0)),
+    "ml-1m": Variant("ratings.dat", "::", False, "movies.dat", "::", "latin-1", "ml-1m",
+                     "c4d9eecfca2ab87c1945afe126590906", (1.0, 5.0)),
+    "ml-10m": Variant("ratings.dat", "::", False, "movies.dat", "::", "utf-8", "ml-10M100K",
+                      "ce571fd55effeba0271552578f2648bd", (0.5, 5.0)),
+    "ml-20m": Variant("ratings.csv", ",", True, "movies.csv", None, "utf-8", "ml-20m",
+                      "cd245b17a1ae2cc31bb14903e1204af3", (0.5, 5.0)),
+    "ml-25m": Variant("ratings.csv", ",", True, "movies.csv", None, "utf-8", "ml-25m",
+                      "6b51fb2759a8657d3bfcbfc42b592ada", (0.5, 5.0)),
+    # "latest" releases change over time: the checksum is the .md5 file GroupLens publishes beside the zip.
+    "ml-latest-small": Variant("ratings.csv", ",", True, "movies.csv", None, "utf-8", "ml-latest-small",
+                               None, (0.5, 5.0)),
+}
+FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")  # ML-100K's canonical base/test pairs
+
+
+def default_root(variant):
+    cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
+    return os.path.join(cache, "movielens", variant)
+
+
+def fetch(variant, root):
+    """Make sure ``root`` holds the variant's files: download and extract the official zip when they are missing."""
+    spec = VARIANTS[variant]
+    if os.path.exists(os.path.join(root, spec.ratings)):
+        return root
+    archive = os.path.join(root, variant + ".zip")
+    try:
+        download(URL % variant, archive, spec.md5)
+    except DataError as err:
+        raise DataError("%s not found in %s and the download failed: %s. Put the files of %s (from %s) into %s, "
+                        "or point data.root at a folder that has them" % (
+                            spec.ratings, root, err, variant, URL % variant, root)) from None
+    extract_zip(archive, root, subdir=spec.zip_dir)
+    os.remove(archive)
+    return root
+
+
+def read_ratings(path, variant, skip_bad_lines=False):
+    """Columns of a ratings file: ``(user_raw, item_raw, rating, timestamp, n_skipped)``."""
+    spec = VARIANTS[variant]
+    lo, hi = spec.rating_range
+    whole = (lambda c: c == np.round(c), "not a whole number")
+    table, skipped = read_columns(path, spec.sep, 4, header=spec.header, skip_bad_lines=skip_bad_lines, checks={
+        0: whole, 1: whole, 2: (lambda r: (r >= lo) & (r <= hi), "outside the rating range %g..%g" % (lo, hi))})
+    return (table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2].astype(np.float32),
+            table[:, 3].astype(np.int64), skipped)
+
+
+def read_titles(root, variant):
+    """``{raw item id: title}`` from the release's movie file; empty when the file is absent."""
+    spec = VARIANTS[variant]
+    path = os.path.join(root, spec.titles)
+    if not os.path.exists(path):
+        return {}
+    titles = {}
+    with open(path, encoding=spec.encoding, errors="replace", newline="") as f:
+        if spec.title_sep is None:
+            rows = csv.reader(f)
+            next(rows, None)
+        else:
+            rows = (line.rstrip("\r\n").split(spec.title_sep) for line in f)
+        for row in rows:
+            if len(row) >= 2 and row[0].strip().isdigit():
+                titles[int(row[0])] = row[1]
+    return titles
+
+
+@DATASETS.register("movielens")
+class MovieLens:
+    """MovieLens ratings with contiguous ids and train/valid/test splits.
+
+    Batches are ``(users, items, ratings)``: int32 ``(batch,)``, int32 ``(batch,)``, float32 ``(batch,)``.
+    ``valid`` is carved at random from the training part (``valid_ratio``), never from the test split.
+    """
+
+    @dataclasses.dataclass
+    class Config:
+        name: str = "movielens"
+        variant: str = "ml-latest-small"
+        root: str = ""               # folder with the release's files; empty: ~/.cache/zoo/movielens/VARIANT
+        split: str = "random"        # random, temporal, or (ml-100k) u1..u5, ua, ub
+        test_ratio: float = 0.1      # random and temporal splits (temporal: share of each user's latest ratings)
+        valid_ratio: float = 0.05    # share of the training part held out for early stopping
+        seed: int = 0
+        skip_bad_lines: bool = False
+
+    def __init__(self, variant="ml-latest-small", root="", split="random", test_ratio=0.1, valid_ratio=0.05,
+                 seed=0, skip_bad_lines=False):
+        if variant not in VARIANTS:
+            raise DataError("unknown MovieLens variant %r (data.variant); choose one of: %s" % (
+                variant, ", ".join(sorted(VARIANTS))))
+        if split not in ("random", "temporal") + FOLDS:
+            raise DataError("unknown split %r (data.split); choose random, temporal, or one of %s" % (
+                split, ", ".join(FOLDS)))
+        if split in FOLDS and variant != "ml-100k":
+            raise DataError("data.split=%s exists only for data.variant=ml-100k" % split)
+        self.variant, self.root = variant, os.path.expanduser(root or default_root(variant))
+        fetch(variant, self.root)
+        spec = VARIANTS[variant]
+        self.skipped = 0
+        if split in FOLDS:
+            parts = [self._read(os.path.join(self.root, "%s.%s" % (split, kind)), skip_bad_lines)
+                     for kind in ("base", "test")]
+            users, items, ratings, times = (np.concatenate(cols) for cols in zip(*parts))
+            n_base = len(parts[0][0])
+            train, test = np.arange(n_base), np.arange(n_base, len(users))
+        else:
+            users, items, ratings, times = self._read(os.path.join(self.root, spec.ratings), skip_bad_lines)
+            rng = np.random.default_rng(seed)
+            if split == "random":
+                train, test = random_split(len(users), test_ratio, rng)
+            else:
+                train, test = temporal_split(users, times, test_ratio)
+        train, valid = random_split(len(train), valid_ratio, np.random.default_rng([seed, 1]), train)
+        self.user_map, self.item_map = IdMap(users), IdMap(items)
+        self.users = self.user_map.index(users)
+        self.items = self.item_map.index(items)
+        self.ratings = ratings
+        self.splits = {"train": train, "valid": valid, "test": test}
+        for name in ("train", "test"):
+            if not len(self.splits[name]):
+                raise DataError("the %s split of %s is empty: check data.test_ratio and data.split" % (
+                    name, self.root))
+        self.titles = read_titles(self.root, variant)
+        self.rating_range = spec.rating_range
+        self.meta = {"num_users": len(self.user_map), "num_items": len(self.item_map),
+                     "mean_rating": float(ratings[train].mean()), "rating_range": self.rating_range}
+
+    def _read(self, path, skip_bad_lines):
+        users, items, ratings, times, skipped = read_ratings(path, self.variant, skip_bad_lines)
+        self.skipped += skipped
+        return users, items, ratings, times
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
+
+    def arrays(self, split):
+        idx = self.splits[split]
+        return self.users[idx], self.items[idx], self.ratings[idx]
+
+    def num_examples(self, split):
+        return len(self.splits[split])
+
+    def batches(self, split, batch_size, shuffle=False, seed=0):
+        """Iterate ``(users, items, ratings)`` batches of a split (shuffled by ``seed`` if asked)."""
+        rng = np.random.default_rng(seed) if shuffle else None
+        return iterate_batches(self.arrays(split), batch_size, rng)
+
+    def evaluate(self, predict, split):
+        """RMSE, MAE and count of a split; ``predict(users, items)`` returns scores, clipped to the rating range."""
+        users, items, ratings = self.arrays(split)
+        if not len(ratings):
+            return {}
+        pred = np.clip(predict(users, items), *self.rating_range)
+        return regression_metrics(pred, ratings)
+
+    def state(self):
+        """The id maps, saved with the model so raw ids keep meaning the same rows."""
+        return {"user_ids": self.user_map.ids, "item_ids": self.item_map.ids}
+
+    def rated(self, user):
+        """Item indices a user (index) rated in the training part."""
+        train = self.splits["train"]
+        return np.unique(self.items[train][self.users[train] == user])

@@ -1,0 +1,25 @@
+"""Train/test splits as index arrays (vectorized; no per-user Python loop)."""
+import numpy as np
+
+
+def random_split(n, ratio, rng, index=None):
+    """Shuffle ``index`` (default ``arange(n)``) and hold out ``round(n * ratio)``: returns ``(kept, held_out)``."""
+    index = np.arange(n) if index is None else np.asarray(index)
+    perm = rng.permutation(index)
+    n_out = int(round(n * ratio))
+    return np.sort(perm[n_out:]), np.sort(perm[:n_out])
+
+
+def temporal_split(users, times, ratio):
+    """Hold out each user's latest ``ceil(ratio * count)`` ratings (a user with one rating keeps it for training).
+
+    Returns ``(train, test)`` index arrays. Ties in time are broken by file order.
+    """
+    order = np.lexsort((np.arange(len(users)), times, users))  # by user, then time, then position
+    sorted_users = users[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
+    counts = np.diff(np.r_[starts, len(users)])
+    rank = np.arange(len(users)) - np.repeat(starts, counts)      # position within the user's history
+    held = np.where(counts > 1, np.ceil(ratio * counts), 0).astype(np.int64)
+    is_test = rank >= np.repeat(counts - held, counts)
+    return np.sort(order[~is_test]), np.sort(order[is_test])

@@ -1,0 +1,94 @@
+"""Matrix factorization as a tiny neural net: user tower . item tower (+ biases) -> rating."""
+import dataclasses
+import typing
+
+from mxnet.gluon import HybridBlock
+
+from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, SquaredLoss
+from ..registry import MODELS
+
+
+@MODELS.register("mf")
+class MatrixFactorization(HybridBlock):
+    """Rating model: ``score = scorer(user_tower(user), item_tower(item), user_bias(user), item_bias(item))``.
+
+    Parts are passed in, so a tower, the scorer or the loss can be swapped without subclassing; :meth:`create`
+    builds the standard biased MF from plain numbers.
+
+    Parameters
+    ----------
+    user_tower, item_tower : HybridBlock
+        ids ``(batch,)`` -> vectors ``(batch, dim)``, the same ``dim`` on both sides.
+    scorer : HybridBlock
+        ``(u, v, *biases)`` -> ``(batch,)``, e.g. :class:`~zoo.blocks.DotScorer`.
+    user_bias, item_bias : HybridBlock or None
+        ids ``(batch,)`` -> ``(batch, 1)``, e.g. a width-1 :class:`~zoo.blocks.EmbeddingTower`.
+    loss : Loss
+        ``(pred, rating)`` -> ``(batch,)``.
+    penalty : EmbeddingPenalty or None
+        Applied to the tower outputs and the bias rows of each example.
+
+    Inputs: ``users`` and ``items``, ids of shape ``(batch,)``. Output: predicted ratings ``(batch,)``.
+    """
+
+    @dataclasses.dataclass
+    class Config:
+        name: str = "mf"
+        dim: int = 64
+        hidden: typing.List[int] = dataclasses.field(default_factory=list)
+        activation: str = "relu"
+        dropout: float = 0.0
+        biases: bool = True
+        reg: float = 0.05
+        init_scale: float = 0.1
+        sparse_grad: bool = True
+
+    def __init__(self, user_tower, item_tower, scorer, user_bias=None, item_bias=None, loss=None, penalty=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.user_tower = user_tower
+            self.item_tower = item_tower
+            self.scorer = scorer
+            self.user_bias = user_bias
+            self.item_bias = item_bias
+            self.loss_fn = loss if loss is not None else SquaredLoss()
+            self.penalty = penalty
+
+    @classmethod
+    def create(cls, num_users, num_items, dim=64, hidden=(), activation="relu", dropout=0.0, biases=True,
+               reg=0.05, init_scale=0.1, sparse_grad=True, mean_rating=0.0):
+        """Biased MF (``biases=True``, Koren's baseline + factors) or plain MF, with optional dense towers."""
+        def tower(num, prefix):
+            return EmbeddingTower(num, dim, hidden=hidden, activation=activation, dropout=dropout,
+                                  sparse_grad=sparse_grad, init_scale=init_scale, prefix=prefix)
+
+        def bias(num, prefix):
+            return EmbeddingTower(num, 1, sparse_grad=sparse_grad, init_scale=0.0, prefix=prefix) if biases else None
+        return cls(tower(num_users, "user_"), tower(num_items, "item_"),
+                   DotScorer(offset=mean_rating if biases else None, prefix="scorer_"),
+                   bias(num_users, "user_bias_"), bias(num_items, "item_bias_"),
+                   penalty=EmbeddingPenalty(reg) if reg else None, prefix="mf_")
+
+    @classmethod
+    def from_config(cls, cfg, dataset):
+        kwargs = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"}
+        meta = dataset.meta
+        return cls.create(meta["num_users"], meta["num_items"], mean_rating=meta["mean_rating"], **kwargs)
+
+    def biases(self, users, items):
+        """The bias rows of a batch: a list of ``(batch, 1)`` arrays, empty without biases."""
+        return [bias(ids) for bias, ids in ((self.user_bias, users), (self.item_bias, items)) if bias is not None]
+
+    def hybrid_forward(self, F, users, items):
+        u, v = self.user_tower(users), self.item_tower(items)   # (batch, dim) each
+        return self.scorer(u, v, *self.biases(users, items))   # (batch,)
+
+    def loss(self, users, items, ratings):
+        """Per-example training loss ``(batch,)``: squared error plus the penalty on the rows used."""
+        u, v = self.user_tower(users), self.item_tower(items)  # (batch, dim) each
+        biases = self.biases(users, items)                   # (batch, 1) each
+        loss = self.loss_fn(self.scorer(u, v, *biases), ratings)
+        if self.penalty is not None:
+            loss = loss + self.penalty(u, v, *biases)
+        return loss

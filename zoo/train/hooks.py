@@ -1,0 +1,156 @@
+"""Hooks for :class:`~zoo.train.loop.TrainLoop`: everything the loop does besides stepping."""
+import json
+import logging
+import math
+import os
+import time
+
+from tqdm import tqdm
+
+from .checkpoint import save_checkpoint
+from .loop import Hook
+
+log = logging.getLogger(__name__)
+
+
+class LearningRateSchedule(Hook):
+    """Sets the learning rate at the start of each epoch: ``constant``, ``step`` (times ``gamma`` every
+    ``step_epochs``) or ``cosine`` (to zero at ``epochs``), after ``warmup_epochs`` of linear warm-up."""
+
+    def __init__(self, lr, schedule="constant", epochs=1, gamma=0.5, step_epochs=10, warmup_epochs=0):
+        if schedule not in ("constant", "step", "cosine"):
+            raise ValueError("optim.schedule=%r: choose constant, step or cosine" % schedule)
+        self.lr, self.schedule, self.epochs = lr, schedule, epochs
+        self.gamma, self.step_epochs, self.warmup = gamma, step_epochs, warmup_epochs
+
+    def rate(self, epoch):
+        if epoch < self.warmup:
+            return self.lr * (epoch + 1) / (self.warmup + 1)
+        if self.schedule == "step":
+            return self.lr * self.gamma ** (epoch // self.step_epochs)
+        if self.schedule == "cosine":
+            span = max(self.epochs - self.warmup, 1)
+            return self.lr * 0.5 * (1 + math.cos(math.pi * (epoch - self.warmup) / span))
+        return self.lr
+
+    def before_epoch(self, loop):
+        loop.trainer.set_learning_rate(self.rate(loop.epoch))
+
+
+class Evaluate(Hook):
+    """After each epoch, ``loop.metrics.update(evaluate(loop.model))``; ``evaluate`` returns e.g.
+    ``{"valid.rmse": 0.86, "valid.loss": 0.9}``."""
+
+    def __init__(self, evaluate):
+        self.evaluate = evaluate
+
+    def after_epoch(self, loop):
+        loop.metrics.update(self.evaluate(loop.model))
+
+
+class TrackBest(Hook):
+    """Follows the monitored metric; sets ``loop.improved`` each epoch and keeps the best value and epoch.
+
+    Without that metric (e.g. no validation split) every epoch counts as an improvement: the last is the best.
+    """
+
+    def __init__(self, monitor="valid.loss", mode="min"):
+        if mode not in ("min", "max"):
+            raise ValueError("train.monitor_mode=%r: choose min or max" % mode)
+        self.monitor, self.mode = monitor, mode
+        self.best, self.best_epoch = None, None
+        self._warned = False
+
+    def after_epoch(self, loop):
+        value = loop.metrics.get(self.monitor)
+        if value is None and not self._warned:
+            log.warning("metric %s is not computed; the last epoch counts as the best", self.monitor)
+            self._warned = True
+        better = value is None or self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        loop.improved = better
+        if better:
+            self.best, self.best_epoch = value, loop.epoch
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch = state["best"], state["best_epoch"]
+
+
+class EarlyStopping(Hook):
+    """Stops after ``patience`` epochs without improvement (needs :class:`TrackBest` before it)."""
+
+    def __init__(self, patience):
+        self.patience, self.waited = patience, 0
+
+    def after_epoch(self, loop):
+        self.waited = 0 if loop.improved else self.waited + 1
+        if self.patience and self.waited >= self.patience:
+            log.info("early stop after epoch %d: no improvement for %d epochs", loop.epoch, self.waited)
+            loop.stop = True
+
+    def state_dict(self):
+        return {"waited": self.waited}
+
+    def load_state_dict(self, state):
+        self.waited = state["waited"]
+
+
+class Checkpoint(Hook):
+    """Writes ``last.npz`` after every epoch and ``best.npz`` when the monitored metric improved.
+
+    A checkpoint holds the parameters, the optimizer state, the epoch, every hook's state and ``arrays`` (such as
+    the id maps), so ``--resume`` continues exactly where the run stopped.
+    """
+
+    def __init__(self, folder, arrays=None, extra_meta=None):
+        self.folder, self.arrays, self.extra_meta = folder, arrays or {}, extra_meta or {}
+
+    def after_epoch(self, loop):
+        meta = dict(self.extra_meta, epoch=loop.epoch, step=loop.step, metrics=loop.metrics,
+                    hooks={type(h).__name__: h.state_dict() for h in loop.hooks})
+        if getattr(loop, "improved", True):
+            save_checkpoint(os.path.join(self.folder, "best.npz"), loop.model, None, meta, self.arrays)
+        save_checkpoint(os.path.join(self.folder, "last.npz"), loop.model, loop.trainer, meta, self.arrays)
+
+
+class JsonlLog(Hook):
+    """Appends one JSON line of metrics per epoch to ``path`` (``log.jsonl``)."""
+
+    def __init__(self, path):
+        self.path = path
+        self._start = None
+
+    def before_epoch(self, loop):
+        self._start = time.time()
+
+    def after_epoch(self, loop):
+        record = {"epoch": loop.epoch, "step": loop.step, "lr": loop.trainer.learning_rate,
+                  "seconds": round(time.time() - self._start, 3), **loop.metrics}
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        log.info("epoch %d: %s", loop.epoch, ", ".join("%s=%.4g" % (k, v) for k, v in loop.metrics.items()
+                                                      if isinstance(v, float)))
+
+
+class ProgressBar(Hook):
+    """A tqdm bar per epoch with the running loss and samples/s. The loss is read every ``every`` steps, since
+    each read waits for the device."""
+
+    def __init__(self, steps_per_epoch=None, every=50):
+        self.total, self.every = steps_per_epoch, every
+        self.bar = None
+
+    def before_epoch(self, loop):
+        self.bar = tqdm(total=self.total, desc="epoch %d" % (loop.epoch + 1), unit="step", leave=False)
+        self._start = time.time()
+
+    def after_step(self, loop):
+        self.bar.update(1)
+        if loop.step % self.every == 0:
+            rate = loop.samples / max(time.time() - self._start, 1e-9)
+            self.bar.set_postfix(loss="%.4f" % loop.last_loss.mean().asscalar(), samples_s="%.3g" % rate)
+
+    def after_epoch(self, loop):
+        self.bar.close()

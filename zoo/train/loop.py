@@ -1,0 +1,79 @@
+"""The one training loop. It knows nothing about tasks: a model with ``loss(*batch)``, a ``gluon.Trainer``, a
+source of numpy batches, and hooks for everything else (evaluation, checkpoints, logging, early stopping)."""
+import mxnet as mx
+from mxnet import autograd
+from mxnet.gluon.utils import split_and_load
+
+
+class Hook:
+    """Extends :class:`TrainLoop`. Override any of the methods; each gets the loop, whose attributes (``epoch``,
+    ``step``, ``metrics``, ``model``, ``trainer``, ``stop``) it may read and set."""
+
+    def before_train(self, loop): pass
+    def before_epoch(self, loop): pass
+    def after_step(self, loop): pass
+    def after_epoch(self, loop): pass
+    def after_train(self, loop): pass
+
+    def state_dict(self):
+        """JSON-able state saved in checkpoints, so a resumed run continues where it stopped."""
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+class TrainLoop:
+    """Runs epochs of ``forward -> loss -> backward -> step``.
+
+    Parameters
+    ----------
+    model : HybridBlock with ``loss(*batch) -> (batch,)``
+    trainer : mxnet.gluon.Trainer
+    batches : callable ``epoch -> iterable of tuples of numpy arrays`` (inputs first, target last)
+    devices : list of mx.Context; each batch is split across them
+    epochs : int, the epoch count to reach (a resumed loop starts at ``start_epoch``)
+    hooks : list of :class:`Hook`
+    """
+
+    def __init__(self, model, trainer, batches, devices, epochs, hooks=(), start_epoch=0):
+        self.model, self.trainer, self.batches = model, trainer, batches
+        self.devices, self.epochs, self.hooks = list(devices), epochs, list(hooks)
+        self.epoch, self.step, self.stop = start_epoch, 0, False
+        self.metrics = {}            # filled by hooks each epoch, e.g. {"train.loss": .., "valid.rmse": ..}
+        self.last_loss = None        # NDArray (batch,) of the last step, on the first device
+        self.loss_sum = None         # NDArray (1,), sum of this epoch's losses, kept on the device
+        self.samples = 0             # examples seen this epoch
+
+    def run(self):
+        self._call("before_train")
+        while self.epoch < self.epochs and not self.stop:
+            self.metrics, self.samples = {}, 0
+            self.loss_sum = mx.nd.zeros((1,), ctx=self.devices[0])
+            self._call("before_epoch")
+            for batch in self.batches(self.epoch):
+                self.run_step(batch)
+                self._call("after_step")
+            # One host read per epoch, not per step: the device keeps running ahead of Python.
+            self.metrics["train.loss"] = self.loss_sum.asscalar() / max(self.samples, 1)
+            self.epoch += 1
+            self._call("after_epoch")
+        self._call("after_train")
+        return self.metrics
+
+    def run_step(self, batch):
+        n = len(batch[0])
+        parts = [split_and_load(a, self.devices, even_split=False) for a in batch]
+        with autograd.record():
+            losses = [self.model.loss(*inputs) for inputs in zip(*parts)]
+        autograd.backward(losses)
+        self.trainer.step(n)
+        for loss in losses:
+            self.loss_sum += loss.sum().as_in_context(self.devices[0])
+        self.last_loss = losses[0]
+        self.samples += n
+        self.step += 1
+
+    def _call(self, event):
+        for hook in self.hooks:
+            getattr(hook, event)(self)

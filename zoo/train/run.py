@@ -1,0 +1,135 @@
+"""From a checked config to a trained run folder, and back: the glue behind ``tools/train.py``.
+
+A run folder holds ``config.yaml``, ``log.jsonl``, ``checkpoints/{best,last}.npz`` and ``results.json``.
+"""
+import json
+import logging
+import os
+import time
+
+import mxnet as mx
+import numpy as np
+from mxnet import gluon
+
+from ..config import ConfigError, load_config, save_config
+from ..registry import DATASETS, MODELS
+from .checkpoint import atomic_write, load_checkpoint
+from .context import parse_devices
+from .hooks import Checkpoint, EarlyStopping, Evaluate, JsonlLog, LearningRateSchedule, ProgressBar, TrackBest
+from .inference import mean_loss, predict
+from .loop import Hook, TrainLoop
+
+log = logging.getLogger(__name__)
+
+
+def build_dataset(cfg):
+    return DATASETS.get(cfg.data.name).from_config(cfg.data)
+
+
+def build_model(cfg, dataset):
+    return MODELS.get(cfg.model.name).from_config(cfg.model, dataset)
+
+
+def make_trainer(model, optim):
+    """A ``gluon.Trainer`` for the ``optim`` config section; an unknown optimizer lists the choices."""
+    known = sorted(mx.optimizer.Optimizer.opt_registry)
+    if optim.name.lower() not in known:
+        raise ConfigError("optim.name: unknown optimizer %r; choose one of: %s" % (optim.name, ", ".join(known)))
+    params = {"learning_rate": optim.lr, "wd": optim.wd, **optim.args}
+    return gluon.Trainer(model.collect_params(), optim.name, params)
+
+
+def evaluator(dataset, device, batch_size, splits=("valid",)):
+    """``model -> {"valid.loss": .., "valid.rmse": .., ...}``: the mean training loss and the dataset's metrics."""
+    def evaluate(model):
+        metrics = {}
+        for split in splits:
+            if not dataset.num_examples(split):
+                continue
+            metrics[split + ".loss"] = mean_loss(model, dataset.batches(split, batch_size), device)
+            scores = dataset.evaluate(lambda *arrays: predict(model, arrays, device, batch_size), split)
+            metrics.update({"%s.%s" % (split, k): v for k, v in scores.items()})
+        return metrics
+    return evaluate
+
+
+class Reseed(Hook):
+    """Seeds MXNet's generator from (seed, epoch) so that dropout and samplers repeat, also after a resume."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def before_epoch(self, loop):
+        mx.random.seed(self.seed * 100003 + loop.epoch)
+
+
+def train(cfg, run_dir, resume=False):
+    """Train the model ``cfg`` describes into ``run_dir``; returns the results dict (also in ``results.json``)."""
+    started = time.time()
+    t = cfg.train
+    devices = parse_devices(t.devices)
+    mx.random.seed(t.seed)
+    np.random.seed(t.seed)
+    dataset = build_dataset(cfg)
+    model = build_model(cfg, dataset)
+    model.initialize(ctx=devices)
+    if t.hybridize:
+        model.hybridize(static_alloc=True)
+    trainer = make_trainer(model, cfg.optim)
+
+    os.makedirs(run_dir, exist_ok=True)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    save_config(cfg, os.path.join(run_dir, "config.yaml"))
+    track = TrackBest(t.monitor, t.monitor_mode)
+    hooks = [Reseed(t.seed),
+             LearningRateSchedule(cfg.optim.lr, cfg.optim.schedule, t.epochs, cfg.optim.gamma,
+                                  cfg.optim.step_epochs, cfg.optim.warmup_epochs),
+             Evaluate(evaluator(dataset, devices[0], t.eval_batch_size)),
+             track, EarlyStopping(t.patience),
+             Checkpoint(ckpt_dir, arrays=dataset.state(), extra_meta={"model": cfg.model.name}),
+             JsonlLog(os.path.join(run_dir, "log.jsonl"))]
+    steps = -(-dataset.num_examples("train") // t.batch_size)
+    if t.progress:
+        hooks.append(ProgressBar(steps, t.log_every))
+    start_epoch = 0
+    last = os.path.join(ckpt_dir, "last.npz")
+    if resume and os.path.exists(last):
+        meta, _ = load_checkpoint(last, model, trainer)
+        for hook in hooks:
+            hook.load_state_dict(meta["hooks"].get(type(hook).__name__, {}))
+        start_epoch = meta["epoch"]
+        log.info("resuming %s at epoch %d", run_dir, start_epoch)
+
+    def batches(epoch):
+        return dataset.batches("train", t.batch_size, shuffle=True, seed=[t.seed, epoch])
+
+    loop = TrainLoop(model, trainer, batches, devices, t.epochs, hooks, start_epoch=start_epoch)
+    loop.step = start_epoch * steps
+    loop.run()
+
+    load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
+    results = {split: evaluator(dataset, devices[0], t.eval_batch_size, (split,))(model)
+               for split in ("valid", "test") if dataset.num_examples(split)}
+    results = {split: {k.split(".", 1)[1]: v for k, v in metrics.items()} for split, metrics in results.items()}
+    results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
+    atomic_write(os.path.join(run_dir, "results.json"),
+                 lambda f: f.write(json.dumps(results, indent=2).encode()))
+    return results
+
+
+def load_run(run_dir, checkpoint="best", device=None):
+    """``(cfg, dataset, model)`` of a saved run, the model holding the chosen checkpoint's parameters.
+
+    The dataset is rebuilt from the saved config; its id maps must equal the ones saved with the model.
+    """
+    cfg = load_config(os.path.join(run_dir, "config.yaml"))
+    dataset = build_dataset(cfg)
+    model = build_model(cfg, dataset)
+    model.initialize(ctx=device or mx.cpu())
+    model.hybridize(static_alloc=True)
+    _, arrays = load_checkpoint(os.path.join(run_dir, "checkpoints", checkpoint + ".npz"), model)
+    for key, saved in arrays.items():
+        if not np.array_equal(saved, dataset.state()[key]):
+            raise ValueError("the data behind %s changed since training (%s differ); point data.root at the "
+                             "files the run was trained on" % (run_dir, key))
+    return cfg, dataset, model
