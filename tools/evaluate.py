@@ -13,13 +13,13 @@ import mxnet as mx  # noqa: E402
 
 from zoo.config import ConfigError  # noqa: E402
 from zoo.data import DataError  # noqa: E402
-from zoo.train.run import evaluator, load_run  # noqa: E402
+from zoo.train.run import evaluate, load_run  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
-    parser.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    parser.add_argument("--split", default=None, help="an evaluation set (default: all of the final ones)")
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
     args = parser.parse_args(argv)
     try:
@@ -27,8 +27,14 @@ def main(argv=None):
     except (ConfigError, DataError, ValueError, OSError) as err:
         print("error: %s" % err, file=sys.stderr)
         return 2
-    metrics = evaluator(dataset, mx.cpu(), cfg.train.eval_batch_size, (args.split,))(model)
-    print(json.dumps({args.split: {k.split(".", 1)[1]: v for k, v in metrics.items()}}, indent=2))
+    names = dataset.eval_sets(final=True)
+    if args.split is not None:
+        if args.split not in names:
+            print("error: unknown evaluation set %r; choose one of: %s" % (args.split, ", ".join(names)),
+                  file=sys.stderr)
+            return 2
+        names = [args.split]
+    print(json.dumps(evaluate(model, dataset, names, mx.cpu(), cfg.train.eval_batch_size), indent=2))
     return 0
 
 

@@ -1,11 +1,12 @@
 """Typed configuration: each YAML section maps to a dataclass, checked before any work starts.
 
-A config file has four sections::
+A config file has these sections::
 
-    model: {name: mf, ...}     # fields of the registered model's ``Config``
+    model: {name: mf, ...}         # fields of the registered model's ``Config``
     data:  {name: movielens, ...}  # fields of the registered dataset's ``Config``
-    train: {...}               # TrainConfig
-    optim: {...}               # OptimConfig
+    eval:  {...}                   # optional: fields of that dataset's ``EvalConfig``, if it has one
+    train: {...}                   # TrainConfig
+    optim: {...}                   # OptimConfig
 
 Unknown keys and wrong types fail with the full key path (``model.dim``) and the file. Command-line overrides are
 ``section.key=value`` with the value parsed as YAML.
@@ -29,7 +30,8 @@ class TrainConfig:
     devices: str = "auto"          # auto (all GPUs, else CPU), cpu, gpu:0,1, cpu:0,1
     seed: int = 0
     eval_batch_size: int = 65536
-    monitor: str = "valid.loss"    # metric that picks the best checkpoint and drives early stopping
+    monitor: str = ""              # metric that picks the best checkpoint and drives early stopping, e.g.
+                                   # valid.rmse; empty: the last epoch is the best
     monitor_mode: str = "min"      # min or max
     patience: int = 0              # epochs without improvement before stopping; 0 never stops early
     hybridize: bool = True
@@ -55,9 +57,13 @@ class Config:
     data: typing.Any
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    eval: typing.Any = None
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if out["eval"] is None:
+            del out["eval"]
+        return out
 
 
 _REGISTRIES = {"model": MODELS, "data": DATASETS}
@@ -104,8 +110,8 @@ def apply_override(raw, item):
 def from_raw(raw, source="<config>"):
     """Check a raw dict (as read from YAML) and turn it into a :class:`Config`."""
     for key in raw:
-        if key not in _REGISTRIES and key not in _FIXED:
-            raise ConfigError("%s: unknown section %r; sections are: data, model, optim, train" % (source, key))
+        if key not in _REGISTRIES and key not in _FIXED and key != "eval":
+            raise ConfigError("%s: unknown section %r; sections are: data, eval, model, optim, train" % (source, key))
     sections = {}
     for key, registry in _REGISTRIES.items():
         section = raw.get(key)
@@ -119,6 +125,11 @@ def from_raw(raw, source="<config>"):
         sections[key] = build(cls.Config, section, key, source)
     for key, cls in _FIXED.items():
         sections[key] = build(cls, raw.get(key) or {}, key, source)
+    eval_cls = getattr(DATASETS.get(sections["data"].name), "EvalConfig", None)
+    if eval_cls is not None:
+        sections["eval"] = build(eval_cls, raw.get("eval") or {}, "eval", source)
+    elif raw.get("eval"):
+        raise ConfigError("%s: dataset %r takes no eval section" % (source, sections["data"].name))
     return Config(**sections)
 
 

@@ -158,7 +158,7 @@ class MovieLens:
         return users, items, ratings, times
 
     @classmethod
-    def from_config(cls, cfg):
+    def from_config(cls, cfg, eval_cfg=None):
         return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
 
     def arrays(self, split):
@@ -173,11 +173,13 @@ class MovieLens:
         rng = np.random.default_rng(seed) if shuffle else None
         return iterate_batches(self.arrays(split), batch_size, rng)
 
-    def evaluate(self, predict, split):
-        """RMSE, MAE and count of a split; ``predict(users, items)`` returns scores, clipped to the rating range."""
+    def eval_sets(self, final=False):
+        """Validation each epoch; validation and test for the final results (empty splits left out)."""
+        return [s for s in (("valid", "test") if final else ("valid",)) if self.num_examples(s)]
+
+    def evaluate(self, model, split, predict):
+        """RMSE, MAE and count of a split; ``predict(users, items)`` runs the model, clipped to the rating range."""
         users, items, ratings = self.arrays(split)
-        if not len(ratings):
-            return {}
         pred = np.clip(predict(users, items), *self.rating_range)
         return regression_metrics(pred, ratings)
 

@@ -51,10 +51,11 @@ class Evaluate(Hook):
 class TrackBest(Hook):
     """Follows the monitored metric; sets ``loop.improved`` each epoch and keeps the best value and epoch.
 
-    Without that metric (e.g. no validation split) every epoch counts as an improvement: the last is the best.
+    With no metric named, or one that is not computed (a warning says so), every epoch counts as an improvement:
+    the last is the best.
     """
 
-    def __init__(self, monitor="valid.loss", mode="min"):
+    def __init__(self, monitor="", mode="min"):
         if mode not in ("min", "max"):
             raise ValueError("train.monitor_mode=%r: choose min or max" % mode)
         self.monitor, self.mode = monitor, mode
@@ -63,7 +64,7 @@ class TrackBest(Hook):
 
     def after_epoch(self, loop):
         value = loop.metrics.get(self.monitor)
-        if value is None and not self._warned:
+        if value is None and self.monitor and not self._warned:
             log.warning("metric %s is not computed; the last epoch counts as the best", self.monitor)
             self._warned = True
         better = value is None or self.best is None or (value < self.best if self.mode == "min" else value > self.best)

@@ -12,12 +12,3 @@ def predict(model, arrays, device, batch_size=65536):
         outputs.append(model(*batch).asnumpy())
     return np.concatenate(outputs) if outputs else np.zeros(0, np.float32)
 
-
-def mean_loss(model, batches, device):
-    """Mean of ``model.loss(*batch)`` over all examples of an iterable of numpy batches."""
-    total, n = 0.0, 0
-    for batch in batches:
-        loss = model.loss(*[mx.nd.array(a, ctx=device, dtype=a.dtype) for a in batch])
-        total += loss.sum().asscalar()
-        n += loss.shape[0]
-    return total / n if n else float("nan")

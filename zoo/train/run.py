@@ -16,14 +16,18 @@ from ..registry import DATASETS, MODELS
 from .checkpoint import atomic_write, load_checkpoint
 from .context import parse_devices
 from .hooks import Checkpoint, EarlyStopping, Evaluate, JsonlLog, LearningRateSchedule, ProgressBar, TrackBest
-from .inference import mean_loss, predict
+from .inference import predict
 from .loop import Hook, TrainLoop
 
 log = logging.getLogger(__name__)
 
 
 def build_dataset(cfg):
-    return DATASETS.get(cfg.data.name).from_config(cfg.data)
+    """The registered dataset ``cfg.data.name``. A dataset provides ``meta`` (sizes the model needs),
+    ``num_examples(split)``, ``batches(split, batch_size, shuffle, seed)`` (tuples of numpy arrays),
+    ``eval_sets(final)`` (names), ``evaluate(model, name, predict)`` (a metrics dict) and ``state()`` (arrays to
+    keep with the model, such as id maps or a vocabulary)."""
+    return DATASETS.get(cfg.data.name).from_config(cfg.data, cfg.eval)
 
 
 def build_model(cfg, dataset):
@@ -39,18 +43,16 @@ def make_trainer(model, optim):
     return gluon.Trainer(model.collect_params(), optim.name, params)
 
 
-def evaluator(dataset, device, batch_size, splits=("valid",)):
-    """``model -> {"valid.loss": .., "valid.rmse": .., ...}``: the mean training loss and the dataset's metrics."""
-    def evaluate(model):
-        metrics = {}
-        for split in splits:
-            if not dataset.num_examples(split):
-                continue
-            metrics[split + ".loss"] = mean_loss(model, dataset.batches(split, batch_size), device)
-            scores = dataset.evaluate(lambda *arrays: predict(model, arrays, device, batch_size), split)
-            metrics.update({"%s.%s" % (split, k): v for k, v in scores.items()})
-        return metrics
-    return evaluate
+def evaluate(model, dataset, names, device, batch_size):
+    """``{name: {metric: value}}`` for the dataset's evaluation sets ``names`` (e.g. ``valid``, ``wordsim353``)."""
+    def run(*arrays):
+        return predict(model, arrays, device, batch_size)
+    return {name: dataset.evaluate(model, name, run) for name in names}
+
+
+def flat(results):
+    """``{"valid": {"rmse": 0.8}}`` -> ``{"valid.rmse": 0.8}``, the form the loop's metrics take."""
+    return {"%s.%s" % (name, k): v for name, metrics in results.items() for k, v in metrics.items()}
 
 
 class Reseed(Hook):
@@ -84,7 +86,7 @@ def train(cfg, run_dir, resume=False):
     hooks = [Reseed(t.seed),
              LearningRateSchedule(cfg.optim.lr, cfg.optim.schedule, t.epochs, cfg.optim.gamma,
                                   cfg.optim.step_epochs, cfg.optim.warmup_epochs),
-             Evaluate(evaluator(dataset, devices[0], t.eval_batch_size)),
+             Evaluate(lambda m: flat(evaluate(m, dataset, dataset.eval_sets(), devices[0], t.eval_batch_size))),
              track, EarlyStopping(t.patience),
              Checkpoint(ckpt_dir, arrays=dataset.state(), extra_meta={"model": cfg.model.name}),
              JsonlLog(os.path.join(run_dir, "log.jsonl"))]
@@ -108,9 +110,7 @@ def train(cfg, run_dir, resume=False):
     loop.run()
 
     load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
-    results = {split: evaluator(dataset, devices[0], t.eval_batch_size, (split,))(model)
-               for split in ("valid", "test") if dataset.num_examples(split)}
-    results = {split: {k.split(".", 1)[1]: v for k, v in metrics.items()} for split, metrics in results.items()}
+    results = evaluate(model, dataset, dataset.eval_sets(final=True), devices[0], t.eval_batch_size)
     results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
     atomic_write(os.path.join(run_dir, "results.json"),
                  lambda f: f.write(json.dumps(results, indent=2).encode()))
