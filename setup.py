@@ -20,7 +20,8 @@ setup(
     extras_require={
         "cpu": ["mxnet==1.9.1"],
         "gpu": ["mxnet-cu112==1.9.1"],
-        "test": ["pytest>=7", "hypothesis"],
+        # gensim reads our word2vec exports in the tests; 4.3 is its last line that works with numpy < 1.24.
+        "test": ["pytest>=7", "hypothesis", "gensim>=4.3,<4.4"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

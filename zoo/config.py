@@ -44,7 +44,8 @@ class OptimConfig:
     name: str = "adam"
     lr: float = 0.01
     wd: float = 0.0                # weight decay over whole tables; embeddings are better regularised in the loss
-    schedule: str = "constant"     # constant, step (lr * gamma every step_epochs), cosine
+    schedule: str = "constant"     # constant, step (lr * gamma every step_epochs), cosine, linear (to min_lr)
+    min_lr: float = 0.0
     gamma: float = 0.5
     step_epochs: int = 10
     warmup_epochs: int = 0

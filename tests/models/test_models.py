@@ -9,10 +9,18 @@ import zoo
 from zoo.config import from_raw
 from zoo.train.run import build_dataset, build_model, make_trainer
 
+def corpus(root):
+    return {"model": {"name": "skipgram", "dim": 8},
+            "data": {"name": "text", "paths": [root + "/corpus.txt"], "min_count": 1},
+            "eval": {"sets": [], "download": False}}
+
+
 TINY = {
     "mf": lambda root: {"model": {"name": "mf", "dim": 4}, "data": {"name": "movielens", "root": root}},
     "mf_towers": lambda root: {"model": {"name": "mf", "dim": 6, "hidden": [5], "biases": False},
                                "data": {"name": "movielens", "root": root}},
+    "skipgram": corpus,
+    "skipgram_shared": lambda root: dict(corpus(root), data=dict(corpus(root)["data"], shared_negatives=True)),
 }
 
 
@@ -23,12 +31,15 @@ def test_every_registered_model_has_a_tiny_config():
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_forward_and_one_step(name, ratings_dir, hybridize):
+    with open(ratings_dir + "/corpus.txt", "w") as f:
+        f.write("the cat sat on the mat\nthe dog sat on the log\n" * 3)
     cfg = from_raw(TINY[name](ratings_dir))
     dataset = build_dataset(cfg)
     mx.random.seed(0)
     model = build_model(cfg, dataset)
     model.initialize()
     batch = [mx.nd.array(a) for a in next(iter(dataset.batches("train", 32)))]
+    n = len(batch[0].asnumpy())
     imperative = model(*batch[:-1]).asnumpy()
     if hybridize:
         model.hybridize(static_alloc=True)
@@ -36,7 +47,7 @@ def test_forward_and_one_step(name, ratings_dir, hybridize):
     trainer = make_trainer(model, cfg.optim)
     with autograd.record():
         loss = model.loss(*batch)
-    assert loss.shape == (32,)
+    assert loss.shape == (n,)
     loss.backward()
-    trainer.step(32)
+    trainer.step(n)
     assert np.isfinite(model(*batch[:-1]).asnumpy()).all()

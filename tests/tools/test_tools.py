@@ -75,3 +75,43 @@ def test_config_errors_exit_2_and_write_nothing(tmp_path, ratings_dir):
                      "optim.name=nope"])
     assert proc.returncode == 2 and "unknown optimizer 'nope'" in proc.stderr
     assert not os.path.exists(out)
+
+
+def write_text(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return str(path)
+
+
+def test_word2vec_train_export_similar(tmp_path):
+    corpus = write_text(tmp_path / "corpus.txt", "the king rules the land\nthe queen rules the land\n"
+                        "a man walks\na woman walks\n" * 20)
+    write_text(tmp_path / "wordsim353.tsv", "# w1\tw2\tscore\nking\tqueen\t8\nman\twoman\t8\nking\tland\t3\n")
+    write_text(tmp_path / "questions-words.txt", ": family\nman king woman queen\n")
+    out = str(tmp_path / "run")
+    proc = run_tool(["tools/train.py", "--config", "configs/word2vec.yaml", "--out", out,
+                     "data.paths=[%s]" % corpus, "data.min_count=1", "model.dim=8", "eval.root=%s" % tmp_path,
+                     "eval.download=false", "train.epochs=2", "train.batch_size=64", "train.progress=false"])
+    assert proc.returncode == 0, proc.stderr
+    assert "simlex999 skipped" in proc.stderr
+    results = read_json(os.path.join(out, "results.json"))
+    assert results["wordsim353"]["covered"] == 1.0 and results["analogy"]["n"] == 1
+
+    from zoo.data.word2vec_format import read_word2vec
+    from zoo.train.run import load_model
+    _, model, arrays = load_model(out)
+    for binary in ([], ["--binary"]):
+        proc = run_tool(["tools/export.py", out, "--format", "word2vec"] + binary)
+        assert proc.returncode == 0, proc.stderr
+        words, vectors = read_word2vec(proc.stdout.strip(), binary=bool(binary))
+        assert words == [str(w) for w in arrays["vocab"]]
+        import numpy as np
+        np.testing.assert_allclose(vectors, model.embeddings(), rtol=1e-5, atol=1e-6)
+
+    proc = run_tool(["tools/similar.py", out, "--word", "king", "-k", "3"])
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.strip().splitlines()) == 3 and "king " not in proc.stdout
+    proc = run_tool(["tools/similar.py", out, "--analogy", "man", "king", "woman"])
+    assert proc.returncode == 0, proc.stderr
+    proc = run_tool(["tools/similar.py", out, "--word", "emperor"])
+    assert proc.returncode == 2 and "unknown word 'emperor'" in proc.stderr

@@ -90,6 +90,8 @@ def test_learning_rate_schedules():
     cos = LearningRateSchedule(1.0, "cosine", epochs=10)
     assert cos.rate(0) == 1.0 and abs(cos.rate(5) - 0.5) < 1e-12
     assert LearningRateSchedule(1.0, warmup_epochs=1).rate(0) == 0.5
+    linear = LearningRateSchedule(1.0, "linear", epochs=4, min_lr=0.2)
+    assert linear.rate(0) == 1.0 and abs(linear.rate(2) - 0.6) < 1e-12 and abs(linear.rate(4) - 0.2) < 1e-12
 
 
 def test_checkpoint_round_trip(tmp_path):

@@ -33,3 +33,19 @@ class EmbeddingPenalty(Loss):
         for x in embeddings[1:]:
             total = total + F.sum(F.square(x), axis=-1)
         return self.strength * total
+
+
+class NegativeSamplingLoss(Loss):
+    """Skip-gram negative sampling: ``-log sigmoid(pos) - sum_k log sigmoid(-neg_k)``.
+
+    Written with softplus (``-log sigmoid(x) = softplus(-x)``), which stays finite for large scores.
+
+    Inputs: ``pos`` of shape ``(batch,)`` (score of the true pair) and ``neg`` of shape ``(batch, K)`` (scores of
+    the negatives). Output: ``(batch,)``.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, pos, neg):
+        return F.Activation(-pos, act_type="softrelu") + F.sum(F.Activation(neg, act_type="softrelu"), axis=-1)

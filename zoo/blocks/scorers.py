@@ -33,3 +33,36 @@ class DotScorer(HybridBlock):
         if offset is not None:
             score = F.broadcast_add(score, offset)
         return score
+
+
+class CandidateScorer(HybridBlock):
+    """Dot products of each query with each of ``K`` candidates, as one ``FullyConnected`` (the candidate matrix
+    is the weight), which runs through oneDNN on CPUs and is several times faster than ``batch_dot``.
+
+    Parameters
+    ----------
+    num_candidates : int
+        ``K``; fixed, since the graph is static.
+
+    Inputs: ``queries`` of shape ``(batch, dim)`` and ``candidates`` of shape ``(K, dim)``.
+    Output: ``(batch, K)``.
+    """
+
+    def __init__(self, num_candidates, **kwargs):
+        super().__init__(**kwargs)
+        self.num_candidates = num_candidates
+
+    def hybrid_forward(self, F, queries, candidates):
+        return F.FullyConnected(queries, candidates, num_hidden=self.num_candidates, no_bias=True, flatten=False)
+
+
+class PairwiseCandidateScorer(HybridBlock):
+    """Dot products of each query with its own ``K`` candidates.
+
+    Inputs: ``queries`` of shape ``(batch, dim)`` and ``candidates`` of shape ``(batch, K, dim)``.
+    Output: ``(batch, K)``.
+    """
+
+    def hybrid_forward(self, F, queries, candidates):
+        scores = F.batch_dot(candidates, F.expand_dims(queries, axis=2))  # (batch, K, 1)
+        return F.reshape(scores, shape=(0, -1))

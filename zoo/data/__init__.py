@@ -1,5 +1,6 @@
 """Data: files -> numpy arrays -> batches. Importing this package registers the built-in datasets."""
 from .download import DataError
 from .movielens import MovieLens
+from .text import TextCorpus
 
-__all__ = ["DataError", "MovieLens"]
+__all__ = ["DataError", "MovieLens", "TextCorpus"]

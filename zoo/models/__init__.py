@@ -1,4 +1,5 @@
 """Registered models. Importing this package registers every built-in model with ``zoo.MODELS``."""
 from .mf import MatrixFactorization
+from .skipgram import SkipGram
 
-__all__ = ["MatrixFactorization"]
+__all__ = ["MatrixFactorization", "SkipGram"]

@@ -40,6 +40,14 @@ def load_checkpoint(path, model, trainer=None):
     return meta, arrays
 
 
+def read_checkpoint(path):
+    """``(meta, arrays)`` of a checkpoint, without a model."""
+    with np.load(path, allow_pickle=False) as content:
+        meta = json.loads(content["meta"].tobytes().decode())
+        arrays = {k[len("array/"):]: content[k] for k in content.files if k.startswith("array/")}
+    return meta, arrays
+
+
 def atomic_write(path, write):
     """Call ``write(fileobj)`` on a temporary file beside ``path``, flush it to disk, then rename it to ``path``."""
     folder = os.path.dirname(os.path.abspath(path))

@@ -14,27 +14,42 @@ log = logging.getLogger(__name__)
 
 
 class LearningRateSchedule(Hook):
-    """Sets the learning rate at the start of each epoch: ``constant``, ``step`` (times ``gamma`` every
-    ``step_epochs``) or ``cosine`` (to zero at ``epochs``), after ``warmup_epochs`` of linear warm-up."""
+    """Sets the learning rate from the training progress (in epochs, fractional within an epoch).
 
-    def __init__(self, lr, schedule="constant", epochs=1, gamma=0.5, step_epochs=10, warmup_epochs=0):
-        if schedule not in ("constant", "step", "cosine"):
-            raise ValueError("optim.schedule=%r: choose constant, step or cosine" % schedule)
-        self.lr, self.schedule, self.epochs = lr, schedule, epochs
+    ``constant``; ``step`` (times ``gamma`` every ``step_epochs``); ``cosine`` (to ``min_lr`` at ``epochs``);
+    ``linear`` (to ``min_lr`` at ``epochs``, as word2vec decays it); each after ``warmup_epochs`` of linear warm-up.
+    With ``steps_per_epoch`` the rate is updated every ``every`` steps, else once per epoch.
+    """
+
+    def __init__(self, lr, schedule="constant", epochs=1, gamma=0.5, step_epochs=10, warmup_epochs=0, min_lr=0.0,
+                 steps_per_epoch=None, every=100):
+        if schedule not in ("constant", "step", "cosine", "linear"):
+            raise ValueError("optim.schedule=%r: choose constant, step, cosine or linear" % schedule)
+        self.lr, self.schedule, self.epochs, self.min_lr = lr, schedule, epochs, min_lr
         self.gamma, self.step_epochs, self.warmup = gamma, step_epochs, warmup_epochs
+        self.steps_per_epoch, self.every = steps_per_epoch, every
+        self._epoch_start = 0
 
-    def rate(self, epoch):
-        if epoch < self.warmup:
-            return self.lr * (epoch + 1) / (self.warmup + 1)
+    def rate(self, progress):
+        if progress < self.warmup:
+            return self.lr * (int(progress) + 1) / (self.warmup + 1)
+        done = min((progress - self.warmup) / max(self.epochs - self.warmup, 1), 1.0)
         if self.schedule == "step":
-            return self.lr * self.gamma ** (epoch // self.step_epochs)
+            return self.lr * self.gamma ** (int(progress) // self.step_epochs)
         if self.schedule == "cosine":
-            span = max(self.epochs - self.warmup, 1)
-            return self.lr * 0.5 * (1 + math.cos(math.pi * (epoch - self.warmup) / span))
+            return self.min_lr + (self.lr - self.min_lr) * 0.5 * (1 + math.cos(math.pi * done))
+        if self.schedule == "linear":
+            return self.lr - (self.lr - self.min_lr) * done
         return self.lr
 
     def before_epoch(self, loop):
+        self._epoch_start = loop.step
         loop.trainer.set_learning_rate(self.rate(loop.epoch))
+
+    def after_step(self, loop):
+        if self.steps_per_epoch and self.schedule != "constant" and loop.step % self.every == 0:
+            within = min((loop.step - self._epoch_start) / self.steps_per_epoch, 1.0)
+            loop.trainer.set_learning_rate(self.rate(loop.epoch + within))
 
 
 class Evaluate(Hook):

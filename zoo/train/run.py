@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+import types
 
 import mxnet as mx
 import numpy as np
@@ -13,7 +14,7 @@ from mxnet import gluon
 
 from ..config import ConfigError, load_config, save_config
 from ..registry import DATASETS, MODELS
-from .checkpoint import atomic_write, load_checkpoint
+from .checkpoint import atomic_write, load_checkpoint, read_checkpoint
 from .context import parse_devices
 from .hooks import Checkpoint, EarlyStopping, Evaluate, JsonlLog, LearningRateSchedule, ProgressBar, TrackBest
 from .inference import predict
@@ -83,14 +84,14 @@ def train(cfg, run_dir, resume=False):
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     save_config(cfg, os.path.join(run_dir, "config.yaml"))
     track = TrackBest(t.monitor, t.monitor_mode)
+    steps = -(-dataset.num_examples("train") // t.batch_size)
     hooks = [Reseed(t.seed),
              LearningRateSchedule(cfg.optim.lr, cfg.optim.schedule, t.epochs, cfg.optim.gamma,
-                                  cfg.optim.step_epochs, cfg.optim.warmup_epochs),
+                                  cfg.optim.step_epochs, cfg.optim.warmup_epochs, cfg.optim.min_lr, steps),
              Evaluate(lambda m: flat(evaluate(m, dataset, dataset.eval_sets(), devices[0], t.eval_batch_size))),
              track, EarlyStopping(t.patience),
-             Checkpoint(ckpt_dir, arrays=dataset.state(), extra_meta={"model": cfg.model.name}),
+             Checkpoint(ckpt_dir, arrays=dataset.state(), extra_meta={"model": cfg.model.name, "data": dataset.meta}),
              JsonlLog(os.path.join(run_dir, "log.jsonl"))]
-    steps = -(-dataset.num_examples("train") // t.batch_size)
     if t.progress:
         hooks.append(ProgressBar(steps, t.log_every))
     start_epoch = 0
@@ -117,17 +118,28 @@ def train(cfg, run_dir, resume=False):
     return results
 
 
+def load_model(run_dir, checkpoint="best", device=None):
+    """``(cfg, model, arrays)`` of a saved run without reading its data: the model is rebuilt from the saved
+    config and the sizes stored in the checkpoint; ``arrays`` are the id maps or vocabulary saved with it."""
+    cfg = load_config(os.path.join(run_dir, "config.yaml"))
+    path = os.path.join(run_dir, "checkpoints", checkpoint + ".npz")
+    if not os.path.exists(path):
+        raise ValueError("%s has no checkpoint %s: was the run trained to the end of an epoch?" % (run_dir, path))
+    meta, _ = read_checkpoint(path)
+    model = MODELS.get(cfg.model.name).from_config(cfg.model, types.SimpleNamespace(meta=meta["data"]))
+    model.initialize(ctx=device or mx.cpu())
+    model.hybridize(static_alloc=True)
+    _, arrays = load_checkpoint(path, model)
+    return cfg, model, arrays
+
+
 def load_run(run_dir, checkpoint="best", device=None):
     """``(cfg, dataset, model)`` of a saved run, the model holding the chosen checkpoint's parameters.
 
     The dataset is rebuilt from the saved config; its id maps must equal the ones saved with the model.
     """
-    cfg = load_config(os.path.join(run_dir, "config.yaml"))
+    cfg, model, arrays = load_model(run_dir, checkpoint, device)
     dataset = build_dataset(cfg)
-    model = build_model(cfg, dataset)
-    model.initialize(ctx=device or mx.cpu())
-    model.hybridize(static_alloc=True)
-    _, arrays = load_checkpoint(os.path.join(run_dir, "checkpoints", checkpoint + ".npz"), model)
     for key, saved in arrays.items():
         if not np.array_equal(saved, dataset.state()[key]):
             raise ValueError("the data behind %s changed since training (%s differ); point data.root at the "

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from zoo.data.skipgram import UnigramSampler, keep_probabilities, pairs_within, skipgram_pairs, subsample
+
+
+def slow_pairs(ids, sentences, reduced):
+    pairs = []
+    for i in range(len(ids)):
+        for j in range(i - reduced[i], i + reduced[i] + 1):
+            if j != i and 0 <= j < len(ids) and sentences[j] == sentences[i]:
+                pairs.append((ids[i], ids[j]))
+    return sorted(pairs)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pairs_match_a_slow_reference(seed):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(0, 20, 60).astype(np.int32)
+    sentences = np.sort(rng.integers(0, 6, 60)).astype(np.int32)
+    reduced = rng.integers(1, 6, 60)
+    centers, contexts = pairs_within(ids, sentences, reduced)
+    assert sorted(zip(centers.tolist(), contexts.tolist())) == slow_pairs(ids, sentences, reduced)
+
+
+def test_full_window_pair_count_and_no_sentence_crossing():
+    ids = np.arange(10, dtype=np.int32)
+    sentences = np.array([0] * 4 + [1] * 6, dtype=np.int32)
+    centers, contexts = pairs_within(ids, sentences, np.full(10, 2))
+    # sentence of 4 words, window 2: 2+3+3+2 = 10 pairs; of 6 words: 2+3+4+4+3+2 = 18
+    assert len(centers) == 28
+    assert ((centers < 4) == (contexts < 4)).all()
+
+
+def test_dynamic_window_is_uniform():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    ids = np.arange(n, dtype=np.int32)
+    centers, contexts = skipgram_pairs(ids, np.zeros(n, np.int32), 5, rng)
+    # with reduced windows uniform on 1..5, a pair at distance d exists with probability (6 - d) / 5
+    distance = np.abs(centers.astype(np.int64) - contexts)
+    for d in range(1, 6):
+        share = (distance == d).sum() / (2 * n)
+        assert abs(share - (6 - d) / 5) < 0.01, (d, share)
+    assert distance.max() == 5
+
+
+def test_keep_probabilities_formula_and_rates():
+    counts = np.array([1000, 100, 10, 1])
+    keep = keep_probabilities(counts, 1e-2)
+    t = 1e-2 * counts.sum()
+    assert np.isclose(keep[0], (np.sqrt(1000 / t) + 1) * t / 1000)
+    assert keep[-1] == 1.0 and np.all(np.diff(keep) >= 0)
+    assert np.all(keep_probabilities(counts, 0) == 1)
+    rng = np.random.default_rng(0)
+    ids = np.repeat(np.arange(4, dtype=np.int32), 100_000)
+    kept, _ = subsample(ids, np.zeros_like(ids), keep, rng)
+    rates = np.bincount(kept, minlength=4) / 100_000
+    np.testing.assert_allclose(rates, keep, atol=0.01)
+
+
+def test_negatives_follow_unigram_to_the_three_quarters():
+    counts = np.array([1000, 300, 50, 5, 1])
+    sampler = UnigramSampler(counts)
+    draws = sampler((400_000,), np.random.default_rng(0))
+    expected = counts ** 0.75 / (counts ** 0.75).sum()
+    np.testing.assert_allclose(np.bincount(draws, minlength=5) / len(draws), expected, atol=0.005)
+    assert sampler((3, 4), np.random.default_rng(1)).shape == (3, 4)

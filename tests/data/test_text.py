@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from zoo.data import DataError, TextCorpus
+from zoo.data.text import Tokenizer
+from zoo.data.word2vec_format import read_word2vec, write_word2vec
+from zoo.data.wordsets import read_analogies, read_similarity
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return str(path)
+
+
+def test_tokenizer_default_pattern():
+    assert Tokenizer()("The cat's 2 HATS, don't-stop!") == ["the", "cat's", "2", "hats", "don't", "stop"]
+    assert Tokenizer(r"\S+", lowercase=False)("A b") == ["A", "b"]
+
+
+def test_vocab_min_count_cap_and_batches(tmp_path):
+    path = write(tmp_path / "c.txt", "a a a b b c\na b a d\n\nb a\n")
+    ds = TextCorpus(paths=[path], min_count=2, sample=0, window=2, negatives=3, eval_sets=())
+    assert ds.vocab.idx_to_token == ["a", "b"] and ds.corpus.counts.tolist() == [6, 4]
+    assert TextCorpus(paths=[path], min_count=1, max_vocab=1, eval_sets=()).vocab.idx_to_token == ["a"]
+    batches = list(ds.batches("train", 4, seed=0))
+    centers = np.concatenate([b[0] for b in batches])
+    assert all(b[2].shape == (len(b[0]), 3) for b in batches)
+    assert ds.words_seen == 10  # every in-vocabulary word, nothing subsampled
+    shared = TextCorpus(paths=[path], min_count=2, sample=0, window=2, negatives=3, shared_negatives=True,
+                        eval_sets=())
+    assert all(b[2].shape == (3,) for b in shared.batches("train", 4, seed=0))
+    assert centers.max() < 2
+
+
+def test_chunks_stream_the_same_pairs_as_one_block(tmp_path):
+    lines = "\n".join(" ".join("w%d" % ((i * 7 + j) % 13) for j in range(9)) for i in range(50))
+    path = write(tmp_path / "c.txt", lines)
+    whole = TextCorpus(paths=[path], min_count=1, sample=0, eval_sets=())
+    streamed = TextCorpus(paths=[path], min_count=1, sample=0, chunk_tokens=40, cache_tokens=0, eval_sets=())
+    assert len(list(streamed.corpus.chunks())) > 5
+    ids = [np.concatenate([c[0] for c in ds.corpus.chunks()]) for ds in (whole, streamed)]
+    assert np.array_equal(ids[0], ids[1])
+
+
+def test_missing_corpus_and_empty_vocab(tmp_path):
+    with pytest.raises(DataError, match="corpus file .*nope.txt not found"):
+        TextCorpus(paths=[str(tmp_path / "nope.txt")], eval_sets=())
+    with pytest.raises(DataError, match="min_count=5"):
+        TextCorpus(paths=[write(tmp_path / "c.txt", "a b c")], eval_sets=())
+
+
+def test_eval_files_and_skipped_sets(tmp_path, caplog):
+    write(tmp_path / "wordsim353.tsv", "# header\n# more\nCat\tdog\t7.5\ncar\tdog\t2\n")
+    write(tmp_path / "questions-words.txt", ": capital\nathens greece paris france\n: other\na b c d\n")
+    assert read_similarity(str(tmp_path / "wordsim353.tsv")) == [("cat", "dog", 7.5), ("car", "dog", 2.0)]
+    assert read_analogies(str(tmp_path / "questions-words.txt"))[0] == ("capital", "athens", "greece", "paris",
+                                                                        "france")
+    corpus = write(tmp_path / "c.txt", "cat dog car\n" * 5)
+    ds = TextCorpus(paths=[corpus], eval_root=str(tmp_path), eval_download=False)
+    assert ds.eval_sets() == ["wordsim353", "analogy"]
+    assert "simlex999 skipped" in caplog.text
+
+
+def test_word2vec_formats_round_trip(tmp_path):
+    words = ["the", "caf\xe9", "x"]
+    vectors = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    for binary in (False, True):
+        path = str(tmp_path / ("v.bin" if binary else "v.txt"))
+        write_word2vec(path, words, vectors, binary=binary)
+        got_words, got = read_word2vec(path, binary=binary)
+        assert got_words == words
+        np.testing.assert_allclose(got, vectors, rtol=1e-5)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_gensim_reads_our_files(tmp_path, binary):
+    gensim = pytest.importorskip("gensim")  # in the test extra; skipped only where it was left out
+    words, vectors = ["the", "caf\xe9", "x"], np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    path = str(tmp_path / "v")
+    write_word2vec(path, words, vectors, binary=binary)
+    kv = gensim.models.KeyedVectors.load_word2vec_format(path, binary=binary)
+    assert list(kv.index_to_key) == words
+    np.testing.assert_allclose(kv["caf\xe9"], vectors[1], rtol=1e-5)

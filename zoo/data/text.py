@@ -1,0 +1,242 @@
+"""Text corpora for word2vec: files -> tokens -> vocabulary (gluonnlp) -> word-id chunks -> skip-gram batches.
+
+The corpus is read line by line (a line is a sentence or a document) and encoded in chunks of about
+``chunk_tokens`` words, so a corpus larger than memory streams; a corpus that fits under ``cache_tokens`` is
+encoded once and kept.
+"""
+import collections
+import dataclasses
+import hashlib
+import logging
+import os
+import re
+import typing
+
+import gluonnlp
+import numpy as np
+
+from ..registry import DATASETS
+from .download import DataError, download, extract_zip
+from .skipgram import UnigramSampler, keep_probabilities, skipgram_pairs, subsample
+from .wordsets import SETS, locate, read_analogies, read_similarity
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATTERN = r"[a-z0-9]+('[a-z]+)?"
+# text8 (the first 10^8 bytes of cleaned Wikipedia) as Matt Mahoney publishes it; its content's SHA-1 is the one
+# gluonnlp's Text8 checks.
+TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
+TEXT8_SHA1 = "0dc3edebc970dcc96137e7deda4d9995af9d93de"
+
+
+def default_root(name):
+    cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
+    return os.path.join(cache, name)
+
+
+def fetch_text8(root):
+    """Path of ``text8`` in ``root``, downloaded and checked when missing."""
+    path = os.path.join(root, "text8")
+    if os.path.exists(path):
+        return path
+    archive = os.path.join(root, "text8.zip")
+    try:
+        download(TEXT8_URL, archive)
+    except DataError as err:
+        raise DataError("text8 not found in %s and the download failed (%s): put the file text8 there, or set "
+                        "data.paths to local text files" % (root, err)) from None
+    extract_zip(archive, root)
+    os.remove(archive)
+    sha1 = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha1.update(block)
+    if sha1.hexdigest() != TEXT8_SHA1:
+        os.remove(path)
+        raise DataError("checksum mismatch for text8 from %s: the file was deleted; try again" % TEXT8_URL)
+    return path
+
+
+class Tokenizer:
+    """Lower-cases (optionally) and returns the regular expression's matches in a line."""
+
+    def __init__(self, pattern=TOKEN_PATTERN, lowercase=True):
+        self.regex = re.compile(pattern)
+        self.lowercase = lowercase
+
+    def __call__(self, line):
+        if self.lowercase:
+            line = line.lower()
+        return [m.group(0) for m in self.regex.finditer(line)]
+
+
+class Corpus:
+    """Lines of text files as chunks of word ids.
+
+    Parameters
+    ----------
+    paths : list of str
+    tokenizer : callable ``line -> list of tokens``
+    min_count, max_vocab : vocabulary limits (``max_vocab`` 0 for none)
+    chunk_tokens, cache_tokens : chunk size, and the largest corpus kept in memory once encoded
+    """
+
+    def __init__(self, paths, tokenizer, min_count=5, max_vocab=0, chunk_tokens=1_000_000,
+                 cache_tokens=200_000_000):
+        self.paths, self.tokenizer = list(paths), tokenizer
+        self.chunk_tokens, self.cache_tokens = chunk_tokens, cache_tokens
+        for path in self.paths:
+            if not os.path.isfile(path):
+                raise DataError("corpus file %s not found (data.paths)" % path)
+        counter = collections.Counter()
+        self.num_lines = 0
+        for tokens in self._token_lines():
+            gluonnlp.data.count_tokens(tokens, to_lower=False, counter=counter)
+            self.num_lines += 1
+        if not counter:
+            raise DataError("no tokens in %s (check data.token_pattern)" % ", ".join(self.paths))
+        self.vocab = gluonnlp.Vocab(counter, max_size=max_vocab or None, min_freq=min_count, unknown_token=None,
+                                    padding_token=None, bos_token=None, eos_token=None)
+        if not len(self.vocab):
+            raise DataError("no word of %s occurs data.min_count=%d times" % (", ".join(self.paths), min_count))
+        self.counts = np.array([counter[w] for w in self.vocab.idx_to_token], dtype=np.int64)
+        self.num_tokens = int(sum(counter.values()))
+        self._cache = None
+
+    def _token_lines(self):
+        for path in self.paths:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    yield self.tokenizer(line)
+
+    def _encode(self):
+        index = self.vocab.token_to_idx
+        ids, sentences, line = [], [], 0
+        for tokens in self._token_lines():
+            row = [index[t] for t in tokens if t in index]
+            ids.extend(row)
+            sentences.extend([line] * len(row))
+            line += 1
+            if len(ids) >= self.chunk_tokens:
+                yield np.array(ids, np.int32), np.array(sentences, np.int32)
+                ids, sentences = [], []
+        if ids:
+            yield np.array(ids, np.int32), np.array(sentences, np.int32)
+
+    def chunks(self):
+        """Iterate ``(ids, sentences)`` int32 chunks of the in-vocabulary words."""
+        if self._cache is not None:
+            return iter(self._cache)
+        if self.num_tokens <= self.cache_tokens:
+            self._cache = list(self._encode())
+            return iter(self._cache)
+        return self._encode()
+
+
+@DATASETS.register("text")
+class TextCorpus:
+    """Skip-gram training pairs from a text corpus, with word2vec's subsampling, dynamic window and unigram^0.75
+    negatives; evaluation on word similarity and analogy sets.
+
+    Batches are ``(center, context, negatives)``: int32 ``(batch,)``, ``(batch,)``, and ``(batch, K)`` or, with
+    ``shared_negatives``, ``(K,)`` negatives shared by the whole batch (scored as one matrix product).
+    """
+
+    @dataclasses.dataclass
+    class Config:
+        name: str = "text"
+        paths: typing.List[str] = dataclasses.field(default_factory=list)   # local text files
+        corpus: str = ""              # a named corpus (text8), used when paths is empty
+        root: str = ""                # where a named corpus is kept; empty: ~/.cache/zoo/CORPUS
+        token_pattern: str = TOKEN_PATTERN
+        lowercase: bool = True
+        min_count: int = 5
+        max_vocab: int = 0            # keep the most frequent words only; 0: no cap
+        window: int = 5
+        negatives: int = 5
+        shared_negatives: bool = False
+        sample: float = 1e-3
+        chunk_tokens: int = 1_000_000
+        cache_tokens: int = 200_000_000
+
+    @dataclasses.dataclass
+    class EvalConfig:
+        root: str = ""                # folder of the evaluation files; empty: ~/.cache/zoo/word-eval
+        sets: typing.List[str] = dataclasses.field(default_factory=lambda: ["wordsim353", "simlex999", "analogy"])
+        download: bool = True
+
+    def __init__(self, paths=(), corpus="", root="", token_pattern=TOKEN_PATTERN, lowercase=True, min_count=5,
+                 max_vocab=0, window=5, negatives=5, shared_negatives=False, sample=1e-3, chunk_tokens=1_000_000,
+                 cache_tokens=200_000_000, eval_root="", eval_sets=("wordsim353", "simlex999", "analogy"),
+                 eval_download=True):
+        paths = list(paths)
+        if corpus and not paths:
+            if corpus != "text8":
+                raise DataError("unknown corpus %r (data.corpus); choose text8, or list files in data.paths" % corpus)
+            paths.append(fetch_text8(os.path.expanduser(root or default_root(corpus))))
+        if not paths:
+            raise DataError("no corpus: set data.paths to text files or data.corpus to text8")
+        self.corpus = Corpus(paths, Tokenizer(token_pattern, lowercase), min_count, max_vocab, chunk_tokens,
+                             cache_tokens)
+        self.vocab = self.corpus.vocab
+        self.window, self.negatives, self.shared_negatives = window, negatives, shared_negatives
+        self.keep_prob = keep_probabilities(self.corpus.counts, sample)
+        self.sampler = UnigramSampler(self.corpus.counts)
+        self.meta = {"vocab_size": len(self.vocab), "negatives": negatives, "shared_negatives": shared_negatives}
+        self.words_seen = 0   # words left after subsampling in the last epoch (gensim's "effective words")
+        self._eval = self._load_eval_sets(os.path.expanduser(eval_root or default_root("word-eval")),
+                                          eval_sets, eval_download)
+
+    @classmethod
+    def from_config(cls, cfg, eval_cfg=None):
+        kwargs = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"}
+        if eval_cfg is not None:
+            kwargs.update(eval_root=eval_cfg.root, eval_sets=eval_cfg.sets, eval_download=eval_cfg.download)
+        return cls(**kwargs)
+
+    def num_examples(self, split):
+        """Expected pairs per epoch: kept words times the mean dynamic window (``window + 1``) for ``train``."""
+        if split != "train":
+            return 0
+        kept = float((self.corpus.counts * self.keep_prob).sum())
+        return int(kept * (self.window + 1))
+
+    def batches(self, split, batch_size, shuffle=True, seed=0):
+        if split != "train":
+            raise KeyError("a text corpus has only a train split, not %r" % split)
+        rng = np.random.default_rng(seed)
+        self.words_seen = 0
+        for ids, sentences in self.corpus.chunks():
+            ids, sentences = subsample(ids, sentences, self.keep_prob, rng)
+            self.words_seen += len(ids)
+            centers, contexts = skipgram_pairs(ids, sentences, self.window, rng)
+            if shuffle:
+                perm = rng.permutation(len(centers))
+                centers, contexts = centers[perm], contexts[perm]
+            for start in range(0, len(centers), batch_size):
+                center = centers[start:start + batch_size]
+                shape = (self.negatives,) if self.shared_negatives else (len(center), self.negatives)
+                yield center, contexts[start:start + batch_size], self.sampler(shape, rng)
+
+    def _load_eval_sets(self, root, names, allow_download):
+        sets = {}
+        for name in names:
+            if name not in SETS:
+                raise DataError("unknown evaluation set %r (eval.sets); choose from: %s" % (name, ", ".join(SETS)))
+            path = locate(name, root, allow_download)
+            if path is not None:
+                sets[name] = read_analogies(path) if SETS[name][3] == "analogy" else read_similarity(path)
+        return sets
+
+    def eval_sets(self, final=False):
+        return list(self._eval)
+
+    def evaluate(self, model, name, predict=None):
+        from ..train.word_metrics import analogy_score, similarity_score
+        vectors, index = model.embeddings(), self.vocab.token_to_idx
+        if SETS[name][3] == "analogy":
+            return analogy_score(vectors, index, self._eval[name])
+        return similarity_score(vectors, index, self._eval[name])
+
+    def state(self):
+        return {"vocab": np.array(self.vocab.idx_to_token), "counts": self.corpus.counts}

@@ -1,0 +1,72 @@
+"""Skip-gram word2vec: a center-word tower and a context-word tower meet in a dot product; negative sampling
+turns the scores into a loss. Negatives come from the data pipeline (``zoo.data.text``), not from the graph."""
+import dataclasses
+
+from mxnet.gluon import HybridBlock
+
+from ..blocks import CandidateScorer, DotScorer, EmbeddingTower, NegativeSamplingLoss, PairwiseCandidateScorer
+from ..registry import MODELS
+
+
+@MODELS.register("skipgram")
+class SkipGram(HybridBlock):
+    """Skip-gram with negative sampling (Mikolov et al., 2013).
+
+    Parameters
+    ----------
+    center_tower, context_tower : HybridBlock
+        word ids ``(batch,)`` (or ``(batch, K)``) -> vectors ``(batch, dim)`` (or ``(batch, K, dim)``).
+    scorer : HybridBlock
+        ``(center_vecs, context_vecs)`` -> ``(batch,)``, e.g. :class:`~zoo.blocks.DotScorer`.
+    negative_scorer : HybridBlock
+        ``(center_vecs, negative_vecs)`` -> ``(batch, K)``: :class:`~zoo.blocks.CandidateScorer` when the batch
+        shares ``K`` negatives ``(K, dim)``, :class:`~zoo.blocks.PairwiseCandidateScorer` when each pair has its
+        own ``(batch, K, dim)``.
+    loss : Loss
+        ``(pos (batch,), neg (batch, K))`` -> ``(batch,)``.
+
+    Inputs: ``center`` and ``context`` word ids ``(batch,)``. Output: their scores ``(batch,)``.
+    """
+
+    @dataclasses.dataclass
+    class Config:
+        name: str = "skipgram"
+        dim: int = 100
+        sparse_grad: bool = True
+
+    def __init__(self, center_tower, context_tower, scorer, negative_scorer, loss=None, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.center_tower = center_tower
+            self.context_tower = context_tower
+            self.scorer = scorer
+            self.negative_scorer = negative_scorer
+            self.loss_fn = loss if loss is not None else NegativeSamplingLoss()
+
+    @classmethod
+    def create(cls, vocab_size, dim=100, negatives=5, shared_negatives=False, sparse_grad=True):
+        """word2vec's setup: input vectors start small and random, output vectors at zero."""
+        return cls(EmbeddingTower(vocab_size, dim, sparse_grad=sparse_grad, init_scale=0.5 / dim, prefix="center_"),
+                   EmbeddingTower(vocab_size, dim, sparse_grad=sparse_grad, init_scale=0.0, prefix="context_"),
+                   DotScorer(prefix="scorer_"),
+                   CandidateScorer(negatives) if shared_negatives else PairwiseCandidateScorer(),
+                   prefix="skipgram_")
+
+    @classmethod
+    def from_config(cls, cfg, dataset):
+        meta = dataset.meta
+        return cls.create(meta["vocab_size"], cfg.dim, meta["negatives"], meta["shared_negatives"], cfg.sparse_grad)
+
+    def hybrid_forward(self, F, center, context):
+        return self.scorer(self.center_tower(center), self.context_tower(context))  # (batch,)
+
+    def loss(self, center, context, negatives):
+        """Per-pair loss ``(batch,)``; ``negatives`` is ``(K,)`` shared by the batch or ``(batch, K)``."""
+        c = self.center_tower(center)                                   # (batch, dim)
+        pos = self.scorer(c, self.context_tower(context))               # (batch,)
+        neg = self.negative_scorer(c, self.context_tower(negatives))    # (batch, K)
+        return self.loss_fn(pos, neg)
+
+    def embeddings(self):
+        """The input (center-word) vectors, ``(vocab_size, dim)`` numpy: the word vectors word2vec publishes."""
+        return self.center_tower.embedding.weight.data().asnumpy()

@@ -1,0 +1,73 @@
+"""Word-vector quality: similarity correlation (Spearman) and analogies (3CosAdd)."""
+import mxnet as mx
+import numpy as np
+from gluonnlp.embedding.evaluation import WordEmbeddingSimilarity
+
+
+def spearman(x, y):
+    """Spearman's rank correlation, ties given their average rank."""
+    rx, ry = _ranks(np.asarray(x, np.float64)), _ranks(np.asarray(y, np.float64))
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denom = np.sqrt((rx * rx).sum() * (ry * ry).sum())
+    return float((rx * ry).sum() / denom) if denom else float("nan")
+
+
+def _ranks(x):
+    ranks = np.empty(len(x))
+    ranks[np.argsort(x, kind="mergesort")] = np.arange(1, len(x) + 1)
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    return (np.bincount(inverse, weights=ranks) / counts)[inverse]
+
+
+def similarity_score(vectors, index, pairs):
+    """``{"spearman", "covered", "n"}`` for ``pairs`` of ``(word1, word2, human score)``; cosine similarity by
+    gluonnlp's ``WordEmbeddingSimilarity``, over the pairs whose words are both in ``index`` (word -> row)."""
+    known = [(index[a], index[b], s) for a, b, s in pairs if a in index and b in index]
+    if len(known) < 2:
+        return {"spearman": float("nan"), "covered": len(known) / max(len(pairs), 1), "n": len(known)}
+    rows1, rows2, human = (np.array(col) for col in zip(*known))
+    block = WordEmbeddingSimilarity(mx.nd.array(vectors))
+    block.initialize()
+    predicted = block(mx.nd.array(rows1), mx.nd.array(rows2)).asnumpy()
+    return {"spearman": spearman(predicted, human), "covered": len(known) / len(pairs), "n": len(known)}
+
+
+def analogy_score(vectors, index, questions, batch_size=1024):
+    """``{"accuracy", "covered", "n"}`` on ``(section, a, b, c, d)`` questions (a is to b as c is to d): the
+    answer is the word nearest to ``b - a + c`` by cosine, other than a, b and c (3CosAdd, as gensim and the C
+    tool score it). Accuracy is over the covered questions (all four words in ``index``).
+
+    Not gluonnlp's ``ThreeCosAdd``: it excludes question words by multiplying their score by zero, which still
+    lets them win when every other score is negative.
+    """
+    known = np.array([[index[w] for w in q[1:]] for q in questions if all(w in index for w in q[1:])],
+                     dtype=np.int64).reshape(-1, 4)
+    if not len(known):
+        return {"accuracy": float("nan"), "covered": 0.0, "n": 0}
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-10)
+    weight = mx.nd.array(unit)
+    correct = 0
+    for start in range(0, len(known), batch_size):
+        a, b, c, d = known[start:start + batch_size].T
+        query = mx.nd.array(unit[b] - unit[a] + unit[c])
+        scores = mx.nd.FullyConnected(query, weight, num_hidden=len(unit), no_bias=True).asnumpy()  # (q, V)
+        rows = np.arange(len(a))
+        for excluded in (a, b, c):
+            scores[rows, excluded] = -np.inf
+        correct += int((scores.argmax(axis=1) == d).sum())
+    return {"accuracy": correct / len(known), "covered": len(known) / len(questions), "n": int(len(known))}
+
+
+def nearest(vectors, query, k=10, exclude=()):
+    """``[(row, cosine)]`` of the ``k`` rows of ``vectors`` nearest to the vector ``query``, best first."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-10)
+    scores = unit @ (query / max(np.linalg.norm(query), 1e-10))
+    scores[list(exclude)] = -np.inf
+    top = np.argsort(-scores, kind="stable")[:k]
+    return [(int(i), float(scores[i])) for i in top]
+
+
+def unit_rows(vectors, rows):
+    """Rows of ``vectors`` scaled to length 1."""
+    picked = vectors[rows]
+    return picked / np.maximum(np.linalg.norm(picked, axis=-1, keepdims=True), 1e-10)
