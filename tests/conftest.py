@@ -50,3 +50,45 @@ def ratings_dir(tmp_path):
 def run_tool(args, cwd=ROOT, timeout=300):
     import subprocess
     return subprocess.run([sys.executable] + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def synthetic_digits(n, seed=0, size=8):
+    """Images of 3 classes (a bright row, column or diagonal at a random place) with noise: uint8 (n, size, size)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    images = rng.integers(0, 60, (n, size, size))
+    where = rng.integers(1, size - 1, n)
+    for i, (label, w) in enumerate(zip(labels, where)):
+        if label == 0:
+            images[i, w, :] = 250
+        elif label == 1:
+            images[i, :, w] = 250
+        else:
+            np.fill_diagonal(images[i], 250)
+    return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+def write_idx_set(folder, n_train=300, n_test=120, gz=True):
+    from zoo.data.idx import write_idx
+    os.makedirs(folder, exist_ok=True)
+    ext = ".gz" if gz else ""
+    for prefix, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        images, labels = synthetic_digits(n, seed)
+        write_idx(os.path.join(folder, "%s-images-idx3-ubyte%s" % (prefix, ext)), images)
+        write_idx(os.path.join(folder, "%s-labels-idx1-ubyte%s" % (prefix, ext)), labels)
+    return str(folder)
+
+
+def write_png(path, image):
+    """A minimal greyscale PNG writer (no imaging library needed)."""
+    import struct
+    import zlib
+    h, w = image.shape
+    raw = b"".join(b"\x00" + image[y].tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return path

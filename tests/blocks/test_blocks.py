@@ -71,3 +71,38 @@ def test_embedding_penalty_by_hand(hybridize):
     v = mx.nd.array([[3.0, 0.0], [1.0, 1.0]])
     bias = mx.nd.array([[2.0], [0.0]])
     np.testing.assert_allclose(penalty(u, v, bias).asnumpy(), [0.5 * (1 + 4 + 9 + 4), 0.5 * (1 + 1 + 1)])
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_conv_tower_shapes_hybrid_and_unit_length(normalize):
+    from zoo.blocks import ConvTower
+    tower = ConvTower(dim=6, channels=(4, 8), normalize=normalize)
+    tower.initialize()
+    images = mx.nd.random.uniform(shape=(3, 1, 9, 9))
+    before, after = both_ways(tower, images)
+    assert before.shape == (3, 6)
+    np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
+    if normalize:
+        np.testing.assert_allclose(np.linalg.norm(before, axis=1), 1.0, rtol=1e-5)
+
+
+def test_logistic_pair_loss_by_hand(hybridize):
+    from zoo.blocks import LogisticPairLoss
+    loss = LogisticPairLoss(scale=2.0, bias=-1.0)
+    if hybridize:
+        loss.hybridize()
+    score, target = np.array([0.9, 0.2]), np.array([1.0, 0.0])
+    z = 2 * score - 1
+    want = [np.log1p(np.exp(-z[0])), np.log1p(np.exp(z[1]))]
+    np.testing.assert_allclose(loss(mx.nd.array(score), mx.nd.array(target)).asnumpy(), want, rtol=1e-5)
+
+
+def test_contrastive_loss_by_hand(hybridize):
+    from zoo.blocks import ContrastiveLoss
+    loss = ContrastiveLoss(margin=1.0)
+    if hybridize:
+        loss.hybridize()
+    score, target = np.array([0.5, 0.875, 0.0]), np.array([1.0, 0.0, 0.0])
+    # d^2 = 2 - 2 cos: 1.0, 0.25, 2.0 -> similar pays 1.0; dissimilar pay (1 - 0.5)^2 and max(0, 1 - 1.414)^2 = 0
+    np.testing.assert_allclose(loss(mx.nd.array(score), mx.nd.array(target)).asnumpy(), [1.0, 0.25, 0.0],
+                               atol=1e-5)

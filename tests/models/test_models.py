@@ -7,6 +7,7 @@ from mxnet import autograd
 
 import zoo
 from zoo.config import from_raw
+from conftest import write_idx_set
 from zoo.train.run import build_dataset, build_model, make_trainer
 
 def corpus(root):
@@ -20,6 +21,11 @@ TINY = {
     "mf_towers": lambda root: {"model": {"name": "mf", "dim": 6, "hidden": [5], "biases": False},
                                "data": {"name": "movielens", "root": root}},
     "skipgram": corpus,
+    "siamese_cnn": lambda root: {"model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
+                                 "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
+    "siamese_cnn_two_towers": lambda root: {
+        "model": {"name": "siamese_cnn", "dim": 8, "channels": [4], "shared": False, "loss": "contrastive"},
+        "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
     "skipgram_shared": lambda root: dict(corpus(root), data=dict(corpus(root)["data"], shared_negatives=True)),
 }
 
@@ -33,6 +39,7 @@ def test_every_registered_model_has_a_tiny_config():
 def test_forward_and_one_step(name, ratings_dir, hybridize):
     with open(ratings_dir + "/corpus.txt", "w") as f:
         f.write("the cat sat on the mat\nthe dog sat on the log\n" * 3)
+    write_idx_set(ratings_dir + "/digits", n_train=60, n_test=20)
     cfg = from_raw(TINY[name](ratings_dir))
     dataset = build_dataset(cfg)
     mx.random.seed(0)

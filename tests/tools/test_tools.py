@@ -115,3 +115,26 @@ def test_word2vec_train_export_similar(tmp_path):
     assert proc.returncode == 0, proc.stderr
     proc = run_tool(["tools/similar.py", out, "--word", "emperor"])
     assert proc.returncode == 2 and "unknown word 'emperor'" in proc.stderr
+
+
+def test_image_similarity_train_and_query(tmp_path):
+    import numpy as np
+    from conftest import synthetic_digits, write_idx_set, write_png
+    root = write_idx_set(tmp_path / "digits", n_train=400, n_test=150)
+    out = str(tmp_path / "run")
+    proc = run_tool(["tools/train.py", "--config", "configs/image_similarity.yaml", "--out", out,
+                     "data.root=%s" % root, "model.channels=[8, 16]", "model.dim=16", "train.epochs=3",
+                     "train.batch_size=32", "train.progress=false"])
+    assert proc.returncode == 0, proc.stderr
+    results = read_json(os.path.join(out, "results.json"))
+    assert set(results["test"]) == {"recall@1", "recall@5", "pair_auc"}
+    assert results["test"]["recall@1"] > 0.8 and results["test"]["pair_auc"] > 0.8, results  # 3 classes: chance 1/3
+
+    images, labels = synthetic_digits(1, seed=7)
+    query = write_png(str(tmp_path / "q.png"), images[0])
+    proc = run_tool(["tools/similar.py", out, "--image", query, "-k", "5"])
+    assert proc.returncode == 0, proc.stderr
+    found = [int(line.split()[3]) for line in proc.stdout.strip().splitlines()]
+    assert len(found) == 5 and np.mean(np.array(found) == labels[0]) >= 0.6
+    proc = run_tool(["tools/similar.py", out, "--image", str(tmp_path / "missing.png")])
+    assert proc.returncode == 2 and "missing.png not found" in proc.stderr

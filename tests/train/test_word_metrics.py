@@ -1,6 +1,7 @@
 import numpy as np
 
-from zoo.train.word_metrics import analogy_score, nearest, similarity_score, spearman
+from zoo.train.metrics import spearman
+from zoo.train.word_metrics import analogy_score, nearest, similarity_score
 
 
 def test_spearman_with_ties_by_hand():

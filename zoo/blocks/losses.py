@@ -49,3 +49,36 @@ class NegativeSamplingLoss(Loss):
 
     def hybrid_forward(self, F, pos, neg):
         return F.Activation(-pos, act_type="softrelu") + F.sum(F.Activation(neg, act_type="softrelu"), axis=-1)
+
+
+class LogisticPairLoss(Loss):
+    """Binary cross-entropy of ``sigmoid(scale * score + bias)`` against a 0/1 target, so the score of similar
+    pairs is pushed up and of dissimilar pairs down. ``scale`` sharpens cosine scores, which lie in [-1, 1].
+
+    Inputs: ``score`` and ``target`` of shape ``(batch,)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, scale=10.0, bias=0.0, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self.scale, self.bias = scale, bias
+
+    def hybrid_forward(self, F, score, target):
+        z = self.scale * score + self.bias
+        return target * F.Activation(-z, act_type="softrelu") + (1 - target) * F.Activation(z, act_type="softrelu")
+
+
+class ContrastiveLoss(Loss):
+    """Hadsell, Chopra and LeCun's contrastive loss on unit-length embeddings, whose distance follows from the
+    cosine score: ``d^2 = 2 - 2 * score``. Similar pairs pay ``d^2``, dissimilar ones ``max(0, margin - d)^2``.
+
+    Inputs: ``score`` (cosines) and ``target`` (1 similar, 0 not) of shape ``(batch,)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, margin=1.0, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self.margin = margin
+
+    def hybrid_forward(self, F, score, target):
+        d2 = F.relu(2 - 2 * score)
+        d = F.sqrt(d2 + 1e-12)
+        return target * d2 + (1 - target) * F.square(F.relu(self.margin - d))

@@ -48,3 +48,51 @@ class EmbeddingTower(HybridBlock):
 
     def hybrid_forward(self, F, ids):
         return self.layers(self.embedding(ids))  # (batch, out_dim)
+
+
+def l2_normalize(F, x, eps=1e-12):
+    """Rows of ``x`` scaled to unit length, from elementary operators (``L2Normalization`` has no ONNX export)."""
+    return F.broadcast_div(x, F.sqrt(F.sum(F.square(x), axis=-1, keepdims=True) + eps))
+
+
+class ConvTower(HybridBlock):
+    """Images -> vectors: conv-batchnorm-relu stages (each ending in 2x2 max pooling), global average pooling,
+    a projection to ``dim``, and optionally L2 normalisation (then dot products are cosines).
+
+    Parameters
+    ----------
+    dim : int
+        Size of the embedding.
+    channels : sequence of int
+        Output channels of each stage.
+    convs_per_stage : int
+        3x3 convolutions in each stage.
+    normalize : bool
+        Scale each embedding to unit length.
+    backbone : str
+        Instead of the stages, the feature extractor of a ``gluon.model_zoo.vision`` network (e.g.
+        ``resnet18_v1``), randomly initialised, for larger colour images.
+
+    Input: ``(batch, C, H, W)`` float32. Output: ``(batch, dim)``.
+    """
+
+    def __init__(self, dim=64, channels=(32, 64, 128), convs_per_stage=1, normalize=True, backbone="", **kwargs):
+        super().__init__(**kwargs)
+        self.normalize = normalize
+        with self.name_scope():
+            if backbone:
+                from mxnet.gluon.model_zoo import vision
+                self.features = vision.get_model(backbone, pretrained=False).features
+            else:
+                self.features = nn.HybridSequential()
+                for width in channels:
+                    for _ in range(convs_per_stage):
+                        self.features.add(nn.Conv2D(width, 3, padding=1, use_bias=False), nn.BatchNorm(),
+                                          nn.Activation("relu"))
+                    self.features.add(nn.MaxPool2D(2, ceil_mode=True))
+                self.features.add(nn.GlobalAvgPool2D())
+            self.projection = nn.Dense(dim)
+
+    def hybrid_forward(self, F, images):
+        x = self.projection(self.features(images))  # (batch, dim)
+        return l2_normalize(F, x) if self.normalize else x

@@ -1,6 +1,7 @@
 """Data: files -> numpy arrays -> batches. Importing this package registers the built-in datasets."""
 from .download import DataError
 from .movielens import MovieLens
+from .images import ImagePairs
 from .text import TextCorpus
 
-__all__ = ["DataError", "MovieLens", "TextCorpus"]
+__all__ = ["DataError", "ImagePairs", "MovieLens", "TextCorpus"]

@@ -46,8 +46,8 @@ def make_trainer(model, optim):
 
 def evaluate(model, dataset, names, device, batch_size):
     """``{name: {metric: value}}`` for the dataset's evaluation sets ``names`` (e.g. ``valid``, ``wordsim353``)."""
-    def run(*arrays):
-        return predict(model, arrays, device, batch_size)
+    def run(*arrays, method=None):
+        return predict(method or model, arrays, device, batch_size)
     return {name: dataset.evaluate(model, name, run) for name in names}
 
 

@@ -3,20 +3,7 @@ import mxnet as mx
 import numpy as np
 from gluonnlp.embedding.evaluation import WordEmbeddingSimilarity
 
-
-def spearman(x, y):
-    """Spearman's rank correlation, ties given their average rank."""
-    rx, ry = _ranks(np.asarray(x, np.float64)), _ranks(np.asarray(y, np.float64))
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denom = np.sqrt((rx * rx).sum() * (ry * ry).sum())
-    return float((rx * ry).sum() / denom) if denom else float("nan")
-
-
-def _ranks(x):
-    ranks = np.empty(len(x))
-    ranks[np.argsort(x, kind="mergesort")] = np.arange(1, len(x) + 1)
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    return (np.bincount(inverse, weights=ranks) / counts)[inverse]
+from .metrics import spearman
 
 
 def similarity_score(vectors, index, pairs):

@@ -1,0 +1,71 @@
+import os
+
+import numpy as np
+import pytest
+
+from zoo.data import DataError, ImagePairs
+from conftest import synthetic_digits, write_idx_set, write_png
+from zoo.data.idx import read_idx, write_idx
+from zoo.data.images import sample_pairs
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_round_trip(tmp_path, gz):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    path = str(tmp_path / ("x.idx" + (".gz" if gz else "")))
+    write_idx(path, images)
+    got = read_idx(path)
+    assert got.dtype == np.uint8 and np.array_equal(got, images)
+
+
+def test_idx_bad_magic_and_truncation(tmp_path):
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"\x01\x02\x08\x01" + b"\x00" * 8)
+    with pytest.raises(DataError, match="bad.idx is not an idx file: wrong magic"):
+        read_idx(str(bad))
+    short = tmp_path / "short.idx"
+    short.write_bytes(b"\x00\x00\x08\x02\x00\x00\x00\x03\x00\x00\x00\x04" + b"\x00" * 5)
+    with pytest.raises(DataError, match="short.idx: the header promises 3x4 values"):
+        read_idx(str(short))
+
+
+def test_sample_pairs_share_and_labels():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), [10, 20, 30, 5, 35])
+    a, b, same = sample_pairs(labels, 20000, 0.3, rng)
+    assert abs(same.mean() - 0.3) < 0.015
+    assert np.array_equal(labels[a] == labels[b], same.astype(bool))
+    assert not np.any(a == b)
+    assert set(np.unique(b)) == set(range(100))  # every image can be a partner
+
+
+def test_idx_source_and_batches(tmp_path):
+    root = write_idx_set(tmp_path / "digits", gz=False)
+    ds = ImagePairs(root=root, valid_ratio=0.2)
+    assert ds.num_examples("train") == 240 and len(ds.splits["test"]) == 120
+    a, b, target = next(iter(ds.batches("train", 16)))
+    assert a.shape == b.shape == (16, 1, 8, 8) and a.dtype == np.float32 and a.max() <= 1
+    assert set(np.unique(target)) <= {0.0, 1.0}
+
+
+def test_missing_files_name_the_folder(tmp_path):
+    with pytest.raises(DataError, match="has no download"):
+        ImagePairs(root=str(tmp_path), variant="cifar")
+
+
+def test_folder_and_pairs_sources(tmp_path):
+    images, labels = synthetic_digits(30)
+    for i, (img, label) in enumerate(zip(images, labels)):
+        folder = tmp_path / "classes" / ("c%d" % label)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_png(str(folder / ("%d.png" % i)), img)
+    ds = ImagePairs(source="folder", root=str(tmp_path / "classes"), image_size=16, test_ratio=0.2, valid_ratio=0)
+    assert ds.images.shape == (30, 1, 16, 16) and len(ds.splits["test"]) == 6
+    with open(tmp_path / "classes" / "pairs.csv", "w") as f:
+        f.write("path_a,path_b,similarity\n")
+        for i in range(20):
+            same = float(labels[i] == labels[i + 1])
+            f.write("c%d/%d.png,c%d/%d.png,%s\n" % (labels[i], i, labels[i + 1], i + 1, same))
+    ds = ImagePairs(source="pairs", root=str(tmp_path / "classes"), test_ratio=0.25, valid_ratio=0)
+    a, b, score = next(iter(ds.batches("train", 100)))
+    assert len(a) == 15 and a.shape[1:] == (1, 8, 8)

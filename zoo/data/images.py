@@ -1,0 +1,240 @@
+"""Labelled images for similarity learning: idx files (MNIST, Fashion-MNIST), a folder per class, or a file of
+scored pairs; pairs are drawn per epoch from the labels."""
+import csv
+import dataclasses
+import os
+
+import numpy as np
+
+from ..registry import DATASETS
+from ..train.metrics import recall_at_k, regression_metrics, roc_auc
+from .download import DataError, download
+from .idx import read_idx
+from .splits import random_split
+
+# Downloads for a real user; md5 of the original gzipped files.
+IDX_SOURCES = {
+    "mnist": ("https://ossci-datasets.s3.amazonaws.com/mnist/", {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}),
+    "fashion-mnist": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}),
+}
+IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def default_root(name):
+    cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
+    return os.path.join(cache, name)
+
+
+def load_idx_split(root, split, variant="mnist"):
+    """``(images uint8 (N, 1, H, W), labels int64)`` of the train or test files in ``root`` (gzipped or not),
+    downloaded from the ``variant``'s home when absent."""
+    arrays = []
+    for stem in IDX_FILES[split]:
+        path = next((os.path.join(root, stem + ext) for ext in (".gz", "") if
+                     os.path.exists(os.path.join(root, stem + ext))), None)
+        if path is None:
+            path = _download_idx(root, stem + ".gz", variant)
+        arrays.append(read_idx(path))
+    images, labels = arrays
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError("%s: %s images %s do not match labels %s" % (root, split, images.shape, labels.shape))
+    return images[:, None], labels.astype(np.int64)
+
+
+def _download_idx(root, filename, variant):
+    if variant not in IDX_SOURCES:
+        raise DataError("%s not found in %s, and data.variant=%r has no download (choose %s, or put the idx "
+                        "files there)" % (filename, root, variant, ", ".join(IDX_SOURCES)))
+    base, md5s = IDX_SOURCES[variant]
+    try:
+        return download(base + filename, os.path.join(root, filename), md5s[filename])
+    except DataError as err:
+        raise DataError("%s not found in %s and the download failed (%s); put the idx files there" % (
+            filename, root, err)) from None
+
+
+def load_folder(root, channels=1, size=0):
+    """``(images uint8 (N, C, H, W), labels, class names)`` from ``root/<class>/<image>``."""
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    if not classes:
+        raise DataError("%s has no class sub-folders" % root)
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        for filename in sorted(os.listdir(os.path.join(root, name))):
+            if filename.lower().endswith(IMAGE_EXTENSIONS):
+                images.append(read_image(os.path.join(root, name, filename), channels, (size, size) if size else None))
+                labels.append(label)
+    if not images:
+        raise DataError("no images (%s) under %s" % (", ".join(IMAGE_EXTENSIONS), root))
+    return np.stack(images), np.array(labels, np.int64), classes
+
+
+def read_image(path, channels=1, size=None):
+    """An image file as uint8 ``(C, H, W)``, resized to ``size = (H, W)`` when given."""
+    import mxnet as mx
+    try:
+        img = mx.image.imread(path, flag=0 if channels == 1 else 1)
+    except mx.base.MXNetError as err:
+        raise DataError("cannot decode image %s: %s" % (path, str(err).strip().splitlines()[-1])) from None
+    if size and tuple(img.shape[:2]) != tuple(size):
+        img = mx.image.imresize(img, size[1], size[0])
+    return img.asnumpy().transpose(2, 0, 1)
+
+
+def sample_pairs(labels, n, positive_share, rng):
+    """``(a, b, same)``: ``n`` anchor indices, partners that share the anchor's class with probability
+    ``positive_share`` (never the anchor itself) and otherwise come from another class, and the 0/1 targets.
+    Vectorized over all pairs."""
+    order = np.argsort(labels, kind="stable")
+    classes, starts, sizes = np.unique(labels[order], return_index=True, return_counts=True)
+    if len(classes) < 2 or sizes.max() < 2:
+        raise DataError("pairs need at least two classes and a class with two images")
+    anchors = rng.integers(0, len(labels), n)
+    cls = np.searchsorted(classes, labels[anchors])
+    same = (rng.random(n) < positive_share) & (sizes[cls] > 1)
+    # positive: another member of the class (a random non-zero step from the anchor's place in its class)
+    place = np.argsort(order)[anchors] - starts[cls]
+    step = rng.integers(1, np.maximum(sizes[cls], 2))
+    positive = order[starts[cls] + (place + step) % sizes[cls]]
+    # negative: a random member of a random other class
+    other = (cls + rng.integers(1, len(classes), n)) % len(classes)
+    negative = order[starts[other] + (rng.random(n) * sizes[other]).astype(np.int64)]
+    return anchors, np.where(same, positive, negative), same.astype(np.float32)
+
+
+@DATASETS.register("images")
+class ImagePairs:
+    """Image pairs for similarity learning.
+
+    Sources: ``idx`` (``root`` holds ``train-images-idx3-ubyte[.gz]`` and the label and ``t10k`` files, as MNIST
+    and Fashion-MNIST ship them), ``folder`` (``root/<class>/<image>``, split at random), or ``pairs`` (``root``
+    holds a CSV ``path_a,path_b,similarity``, paths relative to it).
+
+    Batches are ``(a, b, target)``: float32 images ``(batch, C, H, W)`` scaled to [0, 1], twice, and the target
+    similarity ``(batch,)`` (1 same class, 0 not; or the file's score).
+    """
+
+    @dataclasses.dataclass
+    class Config:
+        name: str = "images"
+        source: str = "idx"           # idx, folder or pairs
+        variant: str = "mnist"        # idx downloads: mnist or fashion-mnist
+        root: str = ""                # empty: ~/.cache/zoo/VARIANT
+        pairs_file: str = "pairs.csv"  # source pairs: the CSV inside root
+        channels: int = 1             # folder and pairs sources: 1 (grey) or 3 (colour)
+        image_size: int = 0           # folder and pairs sources: resize to a square; 0 keeps the size
+        positive_share: float = 0.5
+        pairs_per_epoch: int = 0      # 0: one pair per training image
+        valid_ratio: float = 0.1
+        test_ratio: float = 0.2       # folder and pairs sources (idx files come split)
+        eval_pairs: int = 10000
+        seed: int = 0
+
+    def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
+                 positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, seed=0):
+        root = os.path.expanduser(root or default_root(variant))
+        self.positive_share, self.eval_pairs, self.seed = positive_share, eval_pairs, seed
+        rng = np.random.default_rng(seed)
+        self.pairs = None
+        if source == "idx":
+            train_x, train_y = load_idx_split(root, "train", variant)
+            test_x, test_y = load_idx_split(root, "test", variant)
+            self.images = np.concatenate([train_x, test_x])
+            self.labels = np.concatenate([train_y, test_y])
+            train, test = np.arange(len(train_x)), np.arange(len(train_x), len(self.images))
+        elif source == "folder":
+            self.images, self.labels, _ = load_folder(root, channels, image_size)
+            train, test = random_split(len(self.labels), test_ratio, rng)
+        elif source == "pairs":
+            self.images, self.pairs = self._load_pairs(root, pairs_file, channels, image_size)
+            self.labels = None
+            train, test = random_split(len(self.pairs[0]), test_ratio, rng)
+        else:
+            raise DataError("unknown data.source %r: choose idx, folder or pairs" % source)
+        train, valid = random_split(len(train), valid_ratio, np.random.default_rng([seed, 1]), train)
+        self.splits = {"train": train, "valid": valid, "test": test}
+        if not len(train) or not len(test):
+            raise DataError("%s: the train or test split is empty (data.test_ratio, data.valid_ratio)" % root)
+        self.pairs_per_epoch = pairs_per_epoch or len(train)
+        self.meta = {"image_shape": list(self.images.shape[1:])}
+
+    @staticmethod
+    def _load_pairs(root, pairs_file, channels, size):
+        path = os.path.join(root, pairs_file)
+        if not os.path.exists(path):
+            raise DataError("pairs file %s not found (data.root, data.pairs_file)" % path)
+        names, rows = {}, []
+        with open(path, newline="", encoding="utf-8") as f:
+            for lineno, row in enumerate(csv.reader(f), 1):
+                if not row or row[0].startswith("#") or (lineno == 1 and row[-1] == "similarity"):
+                    continue
+                try:
+                    a, b, score = row[0], row[1], float(row[2])
+                except (IndexError, ValueError):
+                    raise DataError("%s:%d: expected path_a,path_b,similarity" % (path, lineno)) from None
+                rows.append((names.setdefault(a, len(names)), names.setdefault(b, len(names)), score))
+        images = np.stack([read_image(os.path.join(root, name), channels, (size, size) if size else None)
+                           for name in names])
+        a, b, score = (np.array(col) for col in zip(*rows))
+        return images, (a.astype(np.int64), b.astype(np.int64), score.astype(np.float32))
+
+    @classmethod
+    def from_config(cls, cfg, eval_cfg=None):
+        return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
+
+    def num_examples(self, split):
+        return self.pairs_per_epoch if split == "train" and self.pairs is None else len(self.splits[split])
+
+    def split_pairs(self, split, n, rng):
+        """``(a, b, target)`` image-index pairs of a split."""
+        idx = self.splits[split]
+        if self.pairs is not None:
+            a, b, score = (col[idx] for col in self.pairs)
+            return a, b, score
+        a, b, same = sample_pairs(self.labels[idx], n, self.positive_share, rng)
+        return idx[a], idx[b], same
+
+    def batches(self, split, batch_size, shuffle=True, seed=0):
+        rng = np.random.default_rng(seed)
+        a, b, target = self.split_pairs(split, self.num_examples(split), rng)
+        if shuffle:
+            perm = rng.permutation(len(a))
+            a, b, target = a[perm], b[perm], target[perm]
+        for start in range(0, len(a), batch_size):
+            s = slice(start, start + batch_size)
+            yield self.pixels(a[s]), self.pixels(b[s]), target[s]
+
+    def pixels(self, index):
+        return self.images[index].astype(np.float32) / 255.0
+
+    def eval_sets(self, final=False):
+        return [s for s in (("valid", "test") if final else ("valid",)) if len(self.splits[s])]
+
+    def evaluate(self, model, split, predict):
+        """Recall@1 and @5 by the model's score among the split's images (labelled sources), and the ROC AUC of
+        the scores of ``eval_pairs`` pairs drawn with a fixed seed."""
+        rng = np.random.default_rng([self.seed, 2])
+        a, b, target = self.split_pairs(split, self.eval_pairs, rng)
+        scores = predict(self.pixels(a), self.pixels(b))
+        metrics = {}
+        if self.labels is not None:
+            idx = self.splits[split]
+            metrics.update(recall_at_k(predict(self.pixels(idx), method=model.embed), self.labels[idx]))
+            metrics["pair_auc"] = roc_auc(scores, target)
+        else:
+            metrics["pair_auc"] = roc_auc(scores, target > np.median(target))
+            metrics.update(regression_metrics(scores, target))
+        return metrics
+
+    def state(self):
+        return {}
