@@ -22,6 +22,8 @@ setup(
         "gpu": ["mxnet-cu112==1.9.1"],
         # gensim reads our word2vec exports in the tests; 4.3 is its last line that works with numpy < 1.24.
         "test": ["pytest>=7", "hypothesis", "gensim>=4.3,<4.4"],
+        # peers for tools/bench.py; pinned to releases that work with numpy < 1.24
+        "bench": ["gensim>=4.3,<4.4", "scikit-surprise==1.1.4", "pandas<2.1"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from zoo.config import ConfigError, load_config  # noqa: E402
 from zoo.data import DataError  # noqa: E402
+from zoo.train.loop import Interrupted, TrainingError  # noqa: E402
 from zoo.train.run import train  # noqa: E402
 
 
@@ -42,6 +43,12 @@ def main(argv=None):
     except (ConfigError, DataError, ValueError) as err:
         print("error: %s" % err, file=sys.stderr)
         return 2
+    except TrainingError as err:
+        print("error: %s" % err, file=sys.stderr)
+        return 1
+    except Interrupted as err:
+        print(str(err), file=sys.stderr)
+        return 128 + err.signum
     print(json.dumps(results, indent=2))
     print("run folder: %s" % out)
     return 0

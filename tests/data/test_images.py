@@ -69,3 +69,35 @@ def test_folder_and_pairs_sources(tmp_path):
     ds = ImagePairs(source="pairs", root=str(tmp_path / "classes"), test_ratio=0.25, valid_ratio=0)
     a, b, score = next(iter(ds.batches("train", 100)))
     assert len(a) == 15 and a.shape[1:] == (1, 8, 8)
+
+
+def test_evaluate_on_a_pairs_source(tmp_path):
+    from zoo.config import from_raw
+    from zoo.train.run import build_model, evaluate
+    import mxnet as mx
+    images, labels = synthetic_digits(12)
+    for i, img in enumerate(images):
+        write_png(str(tmp_path / ("%d.png" % i)), img)
+    with open(tmp_path / "pairs.csv", "w") as f:
+        for i in range(11):
+            f.write("%d.png,%d.png,%s\n" % (i, i + 1, float(labels[i] == labels[i + 1])))
+    cfg = from_raw({"model": {"name": "siamese_cnn", "dim": 4, "channels": [4]},
+                    "data": {"name": "images", "source": "pairs", "root": str(tmp_path), "test_ratio": 0.5,
+                             "valid_ratio": 0}})
+    ds = ImagePairs(source="pairs", root=str(tmp_path), test_ratio=0.5, valid_ratio=0)
+    model = build_model(cfg, ds)
+    model.initialize()
+    metrics = evaluate(model, ds, ["test"], mx.cpu(), 64)["test"]
+    assert set(metrics) == {"rmse", "mae", "n", "pair_auc"} and metrics["n"] == 6
+
+
+def test_shift_augmentation_moves_images_within_bounds(tmp_path):
+    root = write_idx_set(tmp_path / "digits", n_train=50, n_test=10)
+    ds = ImagePairs(root=root, valid_ratio=0, shift=2)
+    plain = ds.pixels(np.arange(50))
+    moved = ds.pixels(np.arange(50), 2, np.random.default_rng(0))
+    assert moved.shape == plain.shape and not np.array_equal(moved, plain)
+    # each moved image equals the original shifted by some (dy, dx) within 2 pixels
+    for i in range(5):
+        padded = np.pad(plain[i, 0], 2)
+        assert any(np.array_equal(moved[i, 0], padded[y:y + 8, x:x + 8]) for y in range(5) for x in range(5))

@@ -138,12 +138,14 @@ class ImagePairs:
         valid_ratio: float = 0.1
         test_ratio: float = 0.2       # folder and pairs sources (idx files come split)
         eval_pairs: int = 10000
+        shift: int = 0                # training images move by up to this many pixels (augmentation)
         seed: int = 0
 
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
-                 positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, seed=0):
+                 positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
+                 seed=0):
         root = os.path.expanduser(root or default_root(variant))
-        self.positive_share, self.eval_pairs, self.seed = positive_share, eval_pairs, seed
+        self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
         rng = np.random.default_rng(seed)
         self.pairs = None
         if source == "idx":
@@ -210,31 +212,44 @@ class ImagePairs:
         if shuffle:
             perm = rng.permutation(len(a))
             a, b, target = a[perm], b[perm], target[perm]
+        shift = self.shift if split == "train" else 0
         for start in range(0, len(a), batch_size):
             s = slice(start, start + batch_size)
-            yield self.pixels(a[s]), self.pixels(b[s]), target[s]
+            yield self.pixels(a[s], shift, rng), self.pixels(b[s], shift, rng), target[s]
 
-    def pixels(self, index):
-        return self.images[index].astype(np.float32) / 255.0
+    def pixels(self, index, shift=0, rng=None):
+        """Images ``index`` as float32 in [0, 1]; with ``shift``, each moved by a random offset of up to ``shift``
+        pixels each way (zeros fill in)."""
+        images = self.images[index].astype(np.float32) / 255.0
+        if not shift:
+            return images
+        n, _, h, w = images.shape
+        padded = np.pad(images, ((0, 0), (0, 0), (shift, shift), (shift, shift)))
+        dy, dx = rng.integers(0, 2 * shift + 1, n), rng.integers(0, 2 * shift + 1, n)
+        out = np.empty_like(images)
+        for oy in range(2 * shift + 1):          # one slice per offset, not per image
+            for ox in range(2 * shift + 1):
+                rows = np.flatnonzero((dy == oy) & (dx == ox))
+                out[rows] = padded[rows, :, oy:oy + h, ox:ox + w]
+        return out
 
     def eval_sets(self, final=False):
         return [s for s in (("valid", "test") if final else ("valid",)) if len(self.splits[s])]
 
     def evaluate(self, model, split, predict):
         """Recall@1 and @5 by the model's score among the split's images (labelled sources), and the ROC AUC of
-        the scores of ``eval_pairs`` pairs drawn with a fixed seed."""
-        rng = np.random.default_rng([self.seed, 2])
-        a, b, target = self.split_pairs(split, self.eval_pairs, rng)
-        scores = predict(self.pixels(a), self.pixels(b))
-        metrics = {}
-        if self.labels is not None:
-            idx = self.splits[split]
-            metrics.update(recall_at_k(predict(self.pixels(idx), method=model.embed), self.labels[idx]))
-            metrics["pair_auc"] = roc_auc(scores, target)
-        else:
-            metrics["pair_auc"] = roc_auc(scores, target > np.median(target))
-            metrics.update(regression_metrics(scores, target))
-        return metrics
+        the scores of ``eval_pairs`` pairs drawn with a fixed seed. Each image is embedded once; pairs are scored
+        by the model's scorer on the embeddings."""
+        a, b, target = self.split_pairs(split, self.eval_pairs, np.random.default_rng([self.seed, 2]))
+        idx = self.splits[split] if self.labels is not None else np.unique(np.concatenate([a, b]))
+        left = predict(self.pixels(idx), method=model.embed)
+        right = left if model.tower_b is None else predict(self.pixels(idx), method=model.embed_b)
+        position = np.full(len(self.images), -1)
+        position[idx] = np.arange(len(idx))
+        scores = predict(left[position[a]], right[position[b]], method=model.scorer)
+        if self.labels is None:
+            return dict(regression_metrics(scores, target), pair_auc=roc_auc(scores, target > np.median(target)))
+        return dict(recall_at_k(left, self.labels[idx]), pair_auc=roc_auc(scores, target))
 
     def state(self):
         return {}

@@ -5,6 +5,7 @@ Every GroupLens release is supported; ``root`` is a folder that holds the releas
 """
 import csv
 import dataclasses
+import logging
 import os
 from collections import namedtuple
 
@@ -17,6 +18,8 @@ from .download import DataError, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
 from .splits import random_split, temporal_split
+
+log = logging.getLogger(__name__)
 
 URL = "https://files.grouplens.org/datasets/movielens/%s.zip"
 
@@ -147,6 +150,12 @@ class MovieLens:
             if not len(self.splits[name]):
                 raise DataError("the %s split of %s is empty: check data.test_ratio and data.split" % (
                     name, self.root))
+        if self.skipped:
+            log.warning("skipped %d bad lines in %s (data.skip_bad_lines)", self.skipped, self.root)
+        cold = np.setdiff1d(self.users[test], self.users[train]).size
+        if cold:
+            log.warning("%d users of the test split have no training ratings; their predictions rest on the item "
+                        "bias and the mean alone", cold)
         self.titles = read_titles(self.root, variant)
         self.rating_range = spec.rating_range
         self.meta = {"num_users": len(self.user_map), "num_items": len(self.item_map),

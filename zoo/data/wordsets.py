@@ -19,37 +19,45 @@ SETS = {
 _SIMLEX_ZIP_SHA1 = "0d3afe35b89d60acf11c28324ac7be10253fda39"  # the official zip, as gluonnlp checks it
 
 
+def _lines(path):
+    """``(line number, text)`` of a UTF-8 file; bytes that are not UTF-8 are an error naming the line."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError("%s:%d: not UTF-8 text" % (path, lineno)) from None
+
+
 def read_similarity(path):
     """``[(word1, word2, score)]`` from a similarity file; ``#`` lines are comments."""
     pairs = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            fields = line.split("\t")
-            try:
-                pairs.append((fields[0].lower(), fields[1].lower(), float(fields[2])))
-            except (IndexError, ValueError):
-                raise DataError("%s:%d: expected word1<TAB>word2<TAB>score" % (path, lineno)) from None
+    for lineno, line in _lines(path):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        try:
+            pairs.append((fields[0].lower(), fields[1].lower(), float(fields[2])))
+        except (IndexError, ValueError):
+            raise DataError("%s:%d: expected word1<TAB>word2<TAB>score" % (path, lineno)) from None
     return pairs
 
 
 def read_analogies(path):
     """``[(section, a, b, c, d)]`` from ``questions-words.txt`` (a is to b as c is to d)."""
     questions, section = [], ""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith(":"):
-                section = line[1:].strip()
-                continue
-            words = line.lower().split()
-            if len(words) != 4:
-                raise DataError("%s:%d: expected four words" % (path, lineno))
-            questions.append((section, *words))
+    for lineno, line in _lines(path):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(":"):
+            section = line[1:].strip()
+            continue
+        words = line.lower().split()
+        if len(words) != 4:
+            raise DataError("%s:%d: expected four words" % (path, lineno))
+        questions.append((section, *words))
     return questions
 
 

@@ -39,6 +39,7 @@ class SiameseNet(HybridBlock):
         dim: int = 64
         channels: typing.List[int] = dataclasses.field(default_factory=lambda: [32, 64, 128])
         convs_per_stage: int = 1
+        downsample: str = "stride"  # stride or pool
         normalize: bool = True
         backbone: str = ""          # e.g. resnet18_v1 from gluon.model_zoo.vision, for larger images
         shared: bool = True         # one tower for both images
@@ -61,7 +62,8 @@ class SiameseNet(HybridBlock):
             raise ValueError("model.loss=%r: choose one of %s" % (cfg.loss, ", ".join(sorted(PAIR_LOSSES))))
 
         def tower(prefix):
-            return ConvTower(cfg.dim, cfg.channels, cfg.convs_per_stage, cfg.normalize, cfg.backbone, prefix=prefix)
+            return ConvTower(cfg.dim, cfg.channels, cfg.convs_per_stage, cfg.normalize, cfg.backbone,
+                             cfg.downsample, prefix=prefix)
         return cls(tower("tower_a_"), DotScorer(prefix="scorer_"), PAIR_LOSSES[cfg.loss](cfg),
                    None if cfg.shared else tower("tower_b_"), prefix="siamese_")
 
@@ -76,3 +78,7 @@ class SiameseNet(HybridBlock):
     def embed(self, images):
         """``(batch, C, H, W)`` -> ``(batch, dim)`` by the left tower (the one gallery images go through)."""
         return self.tower_a(images)
+
+    def embed_b(self, images):
+        """The right-hand tower's embedding (the left one when the tower is shared)."""
+        return (self.tower_b or self.tower_a)(images)

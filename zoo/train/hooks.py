@@ -3,12 +3,14 @@ import json
 import logging
 import math
 import os
+import signal
 import time
 
+import numpy as np
 from tqdm import tqdm
 
 from .checkpoint import save_checkpoint
-from .loop import Hook
+from .loop import Hook, Interrupted, TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +125,79 @@ class Checkpoint(Hook):
     def __init__(self, folder, arrays=None, extra_meta=None):
         self.folder, self.arrays, self.extra_meta = folder, arrays or {}, extra_meta or {}
 
+    def meta(self, loop):
+        return dict(self.extra_meta, epoch=loop.epoch, step=loop.step, step_in_epoch=loop.step_in_epoch,
+                    samples=loop.samples, loss_sum=float(loop.loss_sum.asscalar()) if loop.step_in_epoch else 0.0,
+                    metrics=loop.metrics, hooks={type(h).__name__: h.state_dict() for h in loop.hooks})
+
     def after_epoch(self, loop):
-        meta = dict(self.extra_meta, epoch=loop.epoch, step=loop.step, metrics=loop.metrics,
-                    hooks={type(h).__name__: h.state_dict() for h in loop.hooks})
+        meta = self.meta(loop)
         if getattr(loop, "improved", True):
             save_checkpoint(os.path.join(self.folder, "best.npz"), loop.model, None, meta, self.arrays)
-        save_checkpoint(os.path.join(self.folder, "last.npz"), loop.model, loop.trainer, meta, self.arrays)
+        self.save_last(loop, meta)
+
+    def save_last(self, loop, meta=None):
+        """``last.npz`` now (also mid-epoch, for a resume that skips the batches already trained)."""
+        save_checkpoint(os.path.join(self.folder, "last.npz"), loop.model, loop.trainer, meta or self.meta(loop),
+                        self.arrays)
+
+
+class StopOnSignal(Hook):
+    """SIGINT and SIGTERM finish the current step, write ``last.npz`` and raise :class:`Interrupted` (the command
+    line exits with 128 + the signal number: 130 and 143)."""
+
+    def __init__(self, checkpoint):
+        self.checkpoint = checkpoint
+        self.received, self._previous = None, {}
+
+    def before_train(self, loop):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum, frame):
+        self.received = signum
+
+    def after_step(self, loop):
+        if self.received is not None:
+            self.checkpoint.save_last(loop)
+            name = signal.Signals(self.received).name
+            raise Interrupted(self.received, "%s: stopped in epoch %d after step %d; checkpoint written, continue "
+                              "with --resume" % (name, loop.epoch + 1, loop.step))
+
+    def after_train(self, loop):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+class StopOnNonFinite(Hook):
+    """Stops with :class:`TrainingError` when the loss is NaN or infinite, before any checkpoint of the epoch is
+    written. The epoch's loss sum is read every ``every`` steps (each read waits for the device) and at the end
+    of every epoch."""
+
+    def __init__(self, every=50):
+        self.every = every
+        self._checked = 0
+
+    def before_epoch(self, loop):
+        self._checked = loop.step
+
+    def after_step(self, loop):
+        if loop.step % self.every == 0:
+            self._check(loop)
+
+    def after_epoch(self, loop):
+        value = loop.metrics.get("train.loss")
+        if value is not None and not np.isfinite(value):
+            raise TrainingError("the loss is %s in epoch %d (steps %d to %d); the last checkpoint is kept. Lower "
+                                "optim.lr or check the data" % (value, loop.epoch, self._checked + 1, loop.step))
+
+    def _check(self, loop):
+        value = loop.loss_sum.asscalar()
+        if not np.isfinite(value):
+            raise TrainingError("the loss is %s in epoch %d, at step %d (first seen between steps %d and %d); the "
+                                "last checkpoint is kept. Lower optim.lr or check the data" % (
+                                    value, loop.epoch + 1, loop.step, self._checked + 1, loop.step))
+        self._checked = loop.step
 
 
 class JsonlLog(Hook):

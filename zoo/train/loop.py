@@ -5,6 +5,18 @@ from mxnet import autograd
 from mxnet.gluon.utils import split_and_load
 
 
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss is not finite); the last checkpoint was left as it was."""
+
+
+class Interrupted(Exception):
+    """A signal stopped training after a checkpoint was written; ``signum`` is the signal's number."""
+
+    def __init__(self, signum, message):
+        super().__init__(message)
+        self.signum = signum
+
+
 class Hook:
     """Extends :class:`TrainLoop`. Override any of the methods; each gets the loop, whose attributes (``epoch``,
     ``step``, ``metrics``, ``model``, ``trainer``, ``stop``) it may read and set."""
@@ -40,6 +52,7 @@ class TrainLoop:
         self.model, self.trainer, self.batches = model, trainer, batches
         self.devices, self.epochs, self.hooks = list(devices), epochs, list(hooks)
         self.epoch, self.step, self.stop = start_epoch, 0, False
+        self.step_in_epoch = 0       # batches of the current epoch done; > 0 at the start means resume mid-epoch
         self.metrics = {}            # filled by hooks each epoch, e.g. {"train.loss": .., "valid.rmse": ..}
         self.last_loss = None        # NDArray (batch,) of the last step, on the first device
         self.loss_sum = None         # NDArray (1,), sum of this epoch's losses, kept on the device
@@ -48,15 +61,20 @@ class TrainLoop:
     def run(self):
         self._call("before_train")
         while self.epoch < self.epochs and not self.stop:
-            self.metrics, self.samples = {}, 0
-            self.loss_sum = mx.nd.zeros((1,), ctx=self.devices[0])
+            if not self.step_in_epoch:
+                self.samples, self.loss_sum = 0, mx.nd.zeros((1,), ctx=self.devices[0])
+            self.metrics = {}
             self._call("before_epoch")
-            for batch in self.batches(self.epoch):
+            for i, batch in enumerate(self.batches(self.epoch)):
+                if i < self.step_in_epoch:
+                    continue  # trained before an interruption; batches repeat exactly, so skip them
                 self.run_step(batch)
+                self.step_in_epoch += 1
                 self._call("after_step")
             # One host read per epoch, not per step: the device keeps running ahead of Python.
             self.metrics["train.loss"] = self.loss_sum.asscalar() / max(self.samples, 1)
             self.epoch += 1
+            self.step_in_epoch = 0
             self._call("after_epoch")
         self._call("after_train")
         return self.metrics

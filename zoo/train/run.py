@@ -16,7 +16,8 @@ from ..config import ConfigError, load_config, save_config
 from ..registry import DATASETS, MODELS
 from .checkpoint import atomic_write, load_checkpoint, read_checkpoint
 from .context import parse_devices
-from .hooks import Checkpoint, EarlyStopping, Evaluate, JsonlLog, LearningRateSchedule, ProgressBar, TrackBest
+from .hooks import (Checkpoint, EarlyStopping, Evaluate, JsonlLog, LearningRateSchedule, ProgressBar,
+                    StopOnNonFinite, StopOnSignal, TrackBest)
 from .inference import predict
 from .loop import Hook, TrainLoop
 
@@ -37,7 +38,7 @@ def build_model(cfg, dataset):
 
 def make_trainer(model, optim):
     """A ``gluon.Trainer`` for the ``optim`` config section; an unknown optimizer lists the choices."""
-    known = sorted(mx.optimizer.Optimizer.opt_registry)
+    known = sorted(n for n in mx.optimizer.Optimizer.opt_registry if n != "test")  # "test" is MXNet's own
     if optim.name.lower() not in known:
         raise ConfigError("optim.name: unknown optimizer %r; choose one of: %s" % (optim.name, ", ".join(known)))
     params = {"learning_rate": optim.lr, "wd": optim.wd, **optim.args}
@@ -80,34 +81,29 @@ def train(cfg, run_dir, resume=False):
         model.hybridize(static_alloc=True)
     trainer = make_trainer(model, cfg.optim)
 
-    os.makedirs(run_dir, exist_ok=True)
     ckpt_dir = os.path.join(run_dir, "checkpoints")
-    save_config(cfg, os.path.join(run_dir, "config.yaml"))
     track = TrackBest(t.monitor, t.monitor_mode)
+    checkpoint = Checkpoint(ckpt_dir, arrays=dataset.state(), extra_meta={"model": cfg.model.name,
+                                                                          "data": dataset.meta})
     steps = -(-dataset.num_examples("train") // t.batch_size)
     hooks = [Reseed(t.seed),
              LearningRateSchedule(cfg.optim.lr, cfg.optim.schedule, t.epochs, cfg.optim.gamma,
                                   cfg.optim.step_epochs, cfg.optim.warmup_epochs, cfg.optim.min_lr, steps),
+             StopOnNonFinite(t.log_every),
              Evaluate(lambda m: flat(evaluate(m, dataset, dataset.eval_sets(), devices[0], t.eval_batch_size))),
-             track, EarlyStopping(t.patience),
-             Checkpoint(ckpt_dir, arrays=dataset.state(), extra_meta={"model": cfg.model.name, "data": dataset.meta}),
-             JsonlLog(os.path.join(run_dir, "log.jsonl"))]
+             track, EarlyStopping(t.patience), checkpoint, JsonlLog(os.path.join(run_dir, "log.jsonl")),
+             StopOnSignal(checkpoint)]
     if t.progress:
         hooks.append(ProgressBar(steps, t.log_every))
-    start_epoch = 0
+    loop = TrainLoop(model, trainer, lambda epoch: dataset.batches("train", t.batch_size, shuffle=True,
+                                                                   seed=[t.seed, epoch]),
+                     devices, t.epochs, hooks)
     last = os.path.join(ckpt_dir, "last.npz")
     if resume and os.path.exists(last):
-        meta, _ = load_checkpoint(last, model, trainer)
-        for hook in hooks:
-            hook.load_state_dict(meta["hooks"].get(type(hook).__name__, {}))
-        start_epoch = meta["epoch"]
-        log.info("resuming %s at epoch %d", run_dir, start_epoch)
-
-    def batches(epoch):
-        return dataset.batches("train", t.batch_size, shuffle=True, seed=[t.seed, epoch])
-
-    loop = TrainLoop(model, trainer, batches, devices, t.epochs, hooks, start_epoch=start_epoch)
-    loop.step = start_epoch * steps
+        resume_from(last, loop)
+    # Only now, with everything checked, does the run folder get written.
+    os.makedirs(run_dir, exist_ok=True)
+    save_config(cfg, os.path.join(run_dir, "config.yaml"))
     loop.run()
 
     load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
@@ -116,6 +112,22 @@ def train(cfg, run_dir, resume=False):
     atomic_write(os.path.join(run_dir, "results.json"),
                  lambda f: f.write(json.dumps(results, indent=2).encode()))
     return results
+
+
+def resume_from(path, loop):
+    """Put ``loop`` (model, optimizer, hooks, counters) back in the state ``last.npz`` recorded."""
+    meta, _ = load_checkpoint(path, loop.model, loop.trainer)
+    folder = os.path.dirname(path)
+    for name in os.listdir(folder):
+        if name.endswith(".tmp"):  # a write that a crash cut short; the checkpoint it would have replaced is whole
+            os.remove(os.path.join(folder, name))
+    for hook in loop.hooks:
+        hook.load_state_dict(meta["hooks"].get(type(hook).__name__, {}))
+    loop.epoch, loop.step, loop.step_in_epoch = meta["epoch"], meta["step"], meta["step_in_epoch"]
+    if loop.step_in_epoch:
+        loop.samples = meta["samples"]
+        loop.loss_sum = mx.nd.array([meta["loss_sum"]], ctx=loop.devices[0])
+    log.info("resuming from %s: epoch %d, step %d", path, loop.epoch + 1, loop.step)
 
 
 def load_model(run_dir, checkpoint="best", device=None):

@@ -1,0 +1,207 @@
+"""Speed and quality side by side with the best single-purpose tools, on the same data and split.
+
+    python tools/bench.py mf --data-root ../shared/data/movielens/ml-latest-small
+    python tools/bench.py mf --synthetic [--ratings 20000000]
+    python tools/bench.py word2vec --data-root ../shared/data/text [--epochs 5]
+
+Each system runs in its own child process, one after the other, so that each peak RSS is its own. Peers come
+from the ``bench`` extra: ``pip install -e ".[cpu,bench]"`` (scikit-surprise, gensim).
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _child(fn, kwargs, queue):
+    try:
+        result = fn(**kwargs)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        queue.put(result)
+    except Exception as err:  # report, do not hang the parent
+        queue.put({"error": "%s: %s" % (type(err).__name__, err)})
+
+
+def isolated(fn, **kwargs):
+    """Run ``fn(**kwargs)`` in a fresh process; returns its result dict with ``peak_rss_mb``."""
+    queue = mp.get_context("fork").Queue()
+    proc = mp.get_context("fork").Process(target=_child, args=(fn, kwargs, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------- MF
+def zoo_mf(data_root, seed):
+    import logging
+    from zoo.config import load_config
+    from zoo.train.run import train
+    logging.disable(logging.WARNING)
+    cfg = load_config(os.path.join(ROOT, "configs", "movielens_mf.yaml"),
+                      ["data.root=%s" % data_root, "data.seed=%d" % seed, "train.progress=false"])
+    run = "/tmp/zoo-bench-mf-%d" % os.getpid()
+    started = time.time()
+    results = train(cfg, run)
+    wall = time.time() - started
+    with open(os.path.join(run, "log.jsonl")) as f:
+        epochs = [json.loads(line) for line in f]
+    to_best = sum(e["seconds"] for e in epochs[:results["best_epoch"]])
+    n_train = sum(1 for _ in open(os.path.join(data_root, "ratings.csv"))) - 1
+    return {"system": "zoo biased MF", "rmse": results["test"]["rmse"], "seconds": wall,
+            "seconds_to_final": to_best, "ratings_per_s": n_train * 0.9 * len(epochs) / max(wall, 1e-9)}
+
+
+def surprise_svd(data_root, seed):
+    from surprise import SVD, Dataset, Reader, accuracy
+    from zoo.data import MovieLens
+    ds = MovieLens("ml-latest-small", data_root, split="random", test_ratio=0.1, valid_ratio=0.0, seed=seed)
+    users, items, ratings = ds.arrays("train")
+    import pandas as pd
+    frame = pd.DataFrame({"u": users, "i": items, "r": ratings})
+    trainset = Dataset.load_from_df(frame, Reader(rating_scale=(0.5, 5.0))).build_full_trainset()
+    tu, ti, tr = ds.arrays("test")
+    algo = SVD(random_state=seed)
+    started = time.time()
+    algo.fit(trainset)
+    fit = time.time() - started
+    predictions = algo.test(list(zip(tu, ti, tr)))
+    rmse = accuracy.rmse(predictions, verbose=False)
+    return {"system": "Surprise SVD (defaults)", "rmse": rmse, "seconds": fit, "seconds_to_final": fit,
+            "ratings_per_s": len(ratings) * 20 / fit}
+
+
+def zoo_mf_synthetic(num_users, num_items, num_ratings, dim, batch_size, seed=0):
+    """One epoch of the zoo loop on a synthetic rating table of MovieLens-20M's size."""
+    import mxnet as mx
+    from zoo.data.batches import iterate_batches
+    from zoo.models import MatrixFactorization
+    from zoo.train import TrainLoop
+    from zoo.train.run import make_trainer
+    from zoo.config import OptimConfig
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, num_users, num_ratings, dtype=np.int32)
+    items = rng.integers(0, num_items, num_ratings, dtype=np.int32)
+    ratings = rng.uniform(0.5, 5.0, num_ratings).astype(np.float32)
+    model = MatrixFactorization.create(num_users, num_items, dim=dim, reg=0.05, init_scale=0.01, mean_rating=3.5)
+    model.initialize()
+    model.hybridize(static_alloc=True)
+    trainer = make_trainer(model, OptimConfig(name="adam", lr=0.005))
+    loop = TrainLoop(model, trainer, lambda e: iterate_batches((users, items, ratings), batch_size,
+                                                              np.random.default_rng([seed, e])), [mx.cpu()], 1)
+    started = time.time()
+    loop.run()
+    wall = time.time() - started
+    return {"system": "zoo biased MF, 1 epoch", "seconds": wall, "ratings_per_s": num_ratings / wall,
+            "train_loss": loop.metrics["train.loss"]}
+
+
+# ---------------------------------------------------------------------------------------------- word2vec
+TEXTS = ("brown.txt", "state_union.txt", "inaugural.txt")
+
+
+def zoo_word2vec(data_root, epochs, extra=()):
+    import logging
+    from zoo.config import load_config
+    from zoo.train.run import train
+    logging.disable(logging.WARNING)
+    paths = ",".join(os.path.join(data_root, t) for t in TEXTS)
+    cfg = load_config(os.path.join(ROOT, "configs", "word2vec.yaml"),
+                      ["data.paths=[%s]" % paths, "eval.root=%s" % data_root, "train.epochs=%d" % epochs,
+                       "train.progress=false"] + list(extra))
+    run = "/tmp/zoo-bench-w2v-%d" % os.getpid()
+    results = train(cfg, run)
+    with open(os.path.join(run, "log.jsonl")) as f:
+        seconds = sum(json.loads(line)["seconds"] for line in f)
+    return {"system": "zoo skip-gram", "wordsim353": results["wordsim353"]["spearman"],
+            "analogy": results["analogy"]["accuracy"], "seconds": seconds}
+
+
+def gensim_word2vec(data_root, epochs, workers=2):
+    from gensim.models import Word2Vec
+    from zoo.data.text import Tokenizer
+    from zoo.data.wordsets import read_analogies, read_similarity
+    from zoo.train.word_metrics import analogy_score, similarity_score
+    tok = Tokenizer()
+    sentences = []
+    for name in TEXTS:
+        with open(os.path.join(data_root, name), encoding="utf-8", errors="replace") as f:
+            sentences += [s for s in (tok(line) for line in f) if s]
+    started = time.time()
+    model = Word2Vec(sentences, sg=1, negative=5, vector_size=100, window=5, min_count=5, sample=1e-3,
+                     epochs=epochs, workers=workers, seed=0)
+    seconds = time.time() - started
+    index = model.wv.key_to_index
+    ws = similarity_score(model.wv.vectors, index, read_similarity(os.path.join(data_root, "wordsim353.tsv")))
+    an = analogy_score(model.wv.vectors, index, read_analogies(os.path.join(data_root, "questions-words.txt")))
+    return {"system": "gensim skip-gram (workers=%d)" % workers, "wordsim353": ws["spearman"],
+            "analogy": an["accuracy"], "seconds": seconds}
+
+
+def table(rows, columns):
+    widths = [max(len(c), *(len(fmt(r.get(c))) for r in rows)) for c in columns]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    for r in rows:
+        print("  ".join(fmt(r.get(c)).ljust(w) for c, w in zip(columns, widths)))
+
+
+def fmt(value):
+    if isinstance(value, float):
+        return "%.4g" % value
+    return "-" if value is None else str(value)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="task", required=True)
+    mf = sub.add_parser("mf")
+    mf.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "movielens", "ml-latest-small"))
+    mf.add_argument("--seed", type=int, default=0)
+    mf.add_argument("--synthetic", action="store_true", help="one epoch on a MovieLens-20M-sized synthetic table")
+    mf.add_argument("--users", type=int, default=138493)
+    mf.add_argument("--items", type=int, default=26744)
+    mf.add_argument("--ratings", type=int, default=20_000_000)
+    mf.add_argument("--dim", type=int, default=64)
+    mf.add_argument("--batch-size", type=int, default=65536)
+    w2v = sub.add_parser("word2vec")
+    w2v.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "text"))
+    w2v.add_argument("--epochs", type=int, default=5)
+    w2v.add_argument("--zoo", nargs="*", default=[], metavar="key=value", help="overrides for zoo's config")
+    args = parser.parse_args(argv)
+    print("machine: %d cores; python %s" % (os.cpu_count(), sys.version.split()[0]))
+    if args.task == "mf" and args.synthetic:
+        row = isolated(zoo_mf_synthetic, num_users=args.users, num_items=args.items, num_ratings=args.ratings,
+                       dim=args.dim, batch_size=args.batch_size)
+        table([row], ["system", "seconds", "ratings_per_s", "peak_rss_mb", "train_loss", "error"])
+        return 0
+    if args.task == "mf":
+        ours = isolated(zoo_mf, data_root=args.data_root, seed=args.seed)
+        peer = isolated(surprise_svd, data_root=args.data_root, seed=args.seed)
+        ratio = {"system": "ratio zoo/peer"}
+        for key in ("rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb"):
+            if isinstance(ours.get(key), float) and isinstance(peer.get(key), float):
+                ratio[key] = ours[key] / peer[key]
+        table([ours, peer, ratio], ["system", "rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb",
+                                    "error"])
+        return 0
+    ours = isolated(zoo_word2vec, data_root=args.data_root, epochs=args.epochs, extra=args.zoo)
+    peer = isolated(gensim_word2vec, data_root=args.data_root, epochs=args.epochs)
+    ratio = {"system": "ratio zoo/peer"}
+    for key in ("wordsim353", "analogy", "seconds", "peak_rss_mb"):
+        if isinstance(ours.get(key), float) and isinstance(peer.get(key), float):
+            ratio[key] = ours[key] / peer[key]
+    table([ours, peer, ratio], ["system", "wordsim353", "analogy", "seconds", "peak_rss_mb", "error"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
