@@ -20,8 +20,13 @@ setup(
     extras_require={
         "cpu": ["mxnet==1.9.1"],
         "gpu": ["mxnet-cu112==1.9.1"],
-        # gensim reads our word2vec exports in the tests; 4.3 is its last line that works with numpy < 1.24.
-        "test": ["pytest>=7", "hypothesis", "gensim>=4.3,<4.4"],
+        # ONNX export: onnx 1.19 no longer has onnx.mapping, which MXNet's exporter imports.
+        "export": ["onnx>=1.15,<1.19", "onnxruntime>=1.16,<1.33"],
+        "plot": ["matplotlib>=3.5,<3.10"],
+        # The tests check every exporter and the plot too; gensim reads our word2vec files (4.3 is its last
+        # line that works with numpy < 1.24).
+        "test": ["pytest>=7", "hypothesis", "gensim>=4.3,<4.4", "onnx>=1.15,<1.19", "onnxruntime>=1.16,<1.33",
+                 "matplotlib>=3.5,<3.10"],
         # peers for tools/bench.py; pinned to releases that work with numpy < 1.24
         "bench": ["gensim>=4.3,<4.4", "scikit-surprise==1.1.4", "pandas<2.1"],
     },

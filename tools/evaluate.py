@@ -11,9 +11,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import mxnet as mx  # noqa: E402
 
+from zoo.api import load_run  # noqa: E402
 from zoo.config import ConfigError  # noqa: E402
 from zoo.data import DataError  # noqa: E402
-from zoo.train.run import evaluate, load_run  # noqa: E402
+from zoo.train.run import evaluate  # noqa: E402
 
 
 def main(argv=None):
@@ -23,7 +24,8 @@ def main(argv=None):
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
     args = parser.parse_args(argv)
     try:
-        cfg, dataset, model = load_run(args.run_dir, args.checkpoint)
+        run = load_run(args.run_dir, args.checkpoint)
+        cfg, dataset, model = run.cfg, run.dataset, run.model
     except (ConfigError, DataError, ValueError, OSError) as err:
         print("error: %s" % err, file=sys.stderr)
         return 2

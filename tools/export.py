@@ -1,9 +1,12 @@
-"""Export a trained run's vectors.
+"""Export a trained run.
 
+    python tools/export.py RUN_DIR --format mxnet [--out PREFIX]      # symbol JSON + params
+    python tools/export.py RUN_DIR --format onnx [--out FILE]         # needs the export extra
     python tools/export.py RUN_DIR --format word2vec [--binary] [--out FILE]
 
-``word2vec`` writes a skip-gram run's input vectors in the word2vec C tool's text (or ``--binary``) format, which
-gensim's ``KeyedVectors.load_word2vec_format`` reads.
+``mxnet`` writes ``PREFIX-symbol.json`` and ``PREFIX-0000.params`` (load with ``gluon.SymbolBlock.imports``);
+``onnx`` an ONNX model of the forward pass; ``word2vec`` a skip-gram run's input vectors in the word2vec C tool's
+text (or ``--binary``) format, which gensim's ``KeyedVectors.load_word2vec_format`` reads.
 """
 import argparse
 import os
@@ -11,29 +14,35 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from zoo.api import load_run  # noqa: E402
 from zoo.config import ConfigError  # noqa: E402
 from zoo.data.word2vec_format import write_word2vec  # noqa: E402
-from zoo.train.run import load_model  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
-    parser.add_argument("--format", default="word2vec", choices=["word2vec"])
+    parser.add_argument("--format", required=True, choices=["mxnet", "onnx", "word2vec"])
     parser.add_argument("--binary", action="store_true", help="word2vec binary instead of text")
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    parser.add_argument("--out", help="output file (default: RUN_DIR/vectors.txt or vectors.bin)")
+    parser.add_argument("--out", help="output (default: RUN_DIR/export/model, model.onnx, vectors.txt or .bin)")
     args = parser.parse_args(argv)
     try:
-        _, model, arrays = load_model(args.run_dir, args.checkpoint)
+        run = load_run(args.run_dir, args.checkpoint)
+        if args.format == "word2vec":
+            out = args.out or os.path.join(args.run_dir, "vectors.bin" if args.binary else "vectors.txt")
+            write_word2vec(out, run.vocab, run.word_vectors(), binary=args.binary)
+        elif args.format == "mxnet":
+            os.makedirs(os.path.join(args.run_dir, "export"), exist_ok=True)
+            out = " ".join(run.export_mxnet(args.out or os.path.join(args.run_dir, "export", "model"))[:2])
+        else:
+            out = run.export_onnx(args.out or os.path.join(args.run_dir, "model.onnx"))
+    except ImportError as err:
+        print("error: %s (install the export extra: pip install -e '.[cpu,export]')" % err, file=sys.stderr)
+        return 2
     except (ConfigError, ValueError, OSError) as err:
         print("error: %s" % err, file=sys.stderr)
         return 2
-    if "vocab" not in arrays or not hasattr(model, "embeddings"):
-        print("error: %s is not a word-vector run (no vocabulary saved)" % args.run_dir, file=sys.stderr)
-        return 2
-    out = args.out or os.path.join(args.run_dir, "vectors.bin" if args.binary else "vectors.txt")
-    write_word2vec(out, [str(w) for w in arrays["vocab"]], model.embeddings(), binary=args.binary)
     print(out)
     return 0
 

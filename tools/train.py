@@ -1,9 +1,12 @@
 """Train a model from a YAML config.
 
     python tools/train.py --config configs/movielens_mf.yaml [--out DIR] [--resume] [section.key=value ...]
+    python tools/train.py --import my_models.py --config ... model.name=my_model   # a model of your own
 """
 import argparse
 import datetime
+import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -17,14 +20,29 @@ from zoo.train.loop import Interrupted, TrainingError  # noqa: E402
 from zoo.train.run import train  # noqa: E402
 
 
+def import_plugin(name):
+    """Import a ``.py`` file by path, or a module by name (its registrations take effect)."""
+    if name.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(name))[0], name)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+    return importlib.import_module(name)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", help="YAML config (with --resume, defaults to RUN_DIR/config.yaml)")
     parser.add_argument("--out", help="run folder (default: runs/CONFIG-TIMESTAMP)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="FILE_OR_MODULE",
+                        help="a Python file or module to import first, e.g. one that registers a model")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may stand before and after options
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for name in args.imports:
+        import_plugin(name)
 
     if args.resume and not args.out:
         parser.error("--resume needs --out RUN_DIR")

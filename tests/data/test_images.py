@@ -101,3 +101,17 @@ def test_shift_augmentation_moves_images_within_bounds(tmp_path):
     for i in range(5):
         padded = np.pad(plain[i, 0], 2)
         assert any(np.array_equal(moved[i, 0], padded[y:y + 8, x:x + 8]) for y in range(5) for x in range(5))
+
+
+def test_in_batch_pairs(tmp_path):
+    root = write_idx_set(tmp_path / "digits", n_train=100, n_test=20)
+    ds = ImagePairs(root=root, valid_ratio=0, pairs_per_image=3, positive_share=0.5)
+    batches = list(ds.batches("train", 32, seed=1))
+    assert sum(len(b[0]) for b in batches) == 100
+    images, left, right, same = batches[0]
+    assert images.shape == (32, 1, 8, 8) and left.shape == right.shape == same.shape == (96,)
+    labels = ds.labels[ds.splits["train"]]
+    # the pairs' targets agree with the labels of the images they point at
+    first = np.random.default_rng(1).permutation(ds.splits["train"])[:32]
+    assert np.array_equal(ds.labels[first][left] == ds.labels[first][right], same.astype(bool))
+    assert len(labels) == 100

@@ -23,6 +23,9 @@ TINY = {
     "skipgram": corpus,
     "siamese_cnn": lambda root: {"model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
                                  "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
+    "siamese_cnn_in_batch_pairs": lambda root: {
+        "model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
+        "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2, "pairs_per_image": 2}},
     "siamese_cnn_two_towers": lambda root: {
         "model": {"name": "siamese_cnn", "dim": 8, "channels": [4], "shared": False, "loss": "contrastive"},
         "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
@@ -45,16 +48,18 @@ def test_forward_and_one_step(name, ratings_dir, hybridize):
     mx.random.seed(0)
     model = build_model(cfg, dataset)
     model.initialize()
-    batch = [mx.nd.array(a) for a in next(iter(dataset.batches("train", 32)))]
-    n = len(batch[0].asnumpy())
-    imperative = model(*batch[:-1]).asnumpy()
+    batch = [mx.nd.array(a, dtype=a.dtype) for a in next(iter(dataset.batches("train", 32)))]
+    inputs = [mx.nd.array(a) for a in model.example_inputs(dataset.meta, batch=4)] if len(batch) > 3 \
+        else batch[:-1]
+    imperative = model(*inputs).asnumpy()
     if hybridize:
         model.hybridize(static_alloc=True)
-        np.testing.assert_allclose(model(*batch[:-1]).asnumpy(), imperative, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(model(*inputs).asnumpy(), imperative, rtol=1e-5, atol=1e-6)
     trainer = make_trainer(model, cfg.optim)
     with autograd.record():
         loss = model.loss(*batch)
-    assert loss.shape == (n,)
+    n = loss.shape[0]  # one loss per example: a rating, a word pair, an image pair
+    assert loss.shape == (n,) and n in (len(batch[0]), len(batch[-1])) and np.isfinite(loss.asnumpy()).all()
     loss.backward()
     trainer.step(n)
-    assert np.isfinite(model(*batch[:-1]).asnumpy()).all()
+    assert np.isfinite(model(*inputs).asnumpy()).all()

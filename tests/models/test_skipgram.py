@@ -82,3 +82,15 @@ def test_skipgram_learns_topics(tmp_path):
     assert len(losses) == 3
     # an untrained model scores 0 (all context vectors start at zero); a trained one separates the topics
     assert results["wordsim353"]["spearman"] > 0.8, results
+
+
+def test_siamese_in_batch_pairs_equal_explicit_pairs():
+    from zoo.models import SiameseNet
+    mx.random.seed(0)
+    model = SiameseNet.create(dim=4, channels=[4])
+    model.initialize()
+    images = mx.nd.random.uniform(shape=(5, 1, 8, 8))
+    left, right, target = mx.nd.array([0, 1, 4]), mx.nd.array([2, 2, 3]), mx.nd.array([1, 0, 1])
+    in_batch = model.loss(images, left, right, target).asnumpy()
+    explicit = model.loss(images.take(left), images.take(right), target).asnumpy()
+    np.testing.assert_allclose(in_batch, explicit, rtol=1e-5)

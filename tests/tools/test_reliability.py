@@ -162,3 +162,47 @@ def test_sigkill_at_any_moment_then_resume_matches(tmp_path):
     final = run_tool(["tools/train.py", "--config", cfg, "--out", out, "--resume"])
     assert final.returncode == 0, final.stderr
     assert abs(results(out)["test"]["rmse"] - results(straight)["test"]["rmse"]) < 1e-6
+
+
+def test_empty_file_and_cold_users_are_explained(tmp_path, caplog):
+    from zoo.data import DataError, MovieLens
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n")
+    with pytest.raises(DataError, match="ratings.csv has no usable lines"):
+        MovieLens(root=str(folder))
+    users, items, ratings = low_rank_ratings()
+    users[-1] = 999  # a user with one rating, which a random split may put in the test part only
+    root = write_ratings_csv(str(tmp_path / "cold"), users, items, ratings)
+    seeds = [s for s in range(40) if 999 in MovieLens(root=root, seed=s).user_map.ids[
+        MovieLens(root=root, seed=s).arrays("test")[0]]]
+    with caplog.at_level("WARNING"):
+        MovieLens(root=root, seed=seeds[0])
+    assert "users of the test split have no training ratings" in caplog.text
+
+
+def test_interrupted_download_leaves_nothing_trusted(tmp_path, monkeypatch):
+    import io
+    import urllib.request
+    from zoo.data import DataError
+    from zoo.data.download import download
+
+    class Broken(io.BytesIO):
+        headers = {"Content-Length": "100"}
+
+        def read(self, size=-1):
+            if self.tell() >= 10:
+                raise ConnectionResetError("connection reset")
+            return super().read(10)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: Broken(b"x" * 100))
+    target = tmp_path / "file.zip"
+    with pytest.raises(DataError, match="could not download"):
+        download("http://example.invalid/file.zip", str(target), checksum="0" * 32)
+    assert os.listdir(tmp_path) == []  # neither the file nor a .part that a later run could pick up

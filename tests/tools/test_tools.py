@@ -138,3 +138,26 @@ def test_image_similarity_train_and_query(tmp_path):
     assert len(found) == 5 and np.mean(np.array(found) == labels[0]) >= 0.6
     proc = run_tool(["tools/similar.py", out, "--image", str(tmp_path / "missing.png")])
     assert proc.returncode == 2 and "missing.png not found" in proc.stderr
+
+
+def test_plot_writes_a_png(tmp_path):
+    import struct
+    import zlib
+    run = tmp_path / "run"
+    run.mkdir()
+    with open(run / "log.jsonl", "w") as f:
+        for epoch in (1, 2, 3):
+            f.write(json.dumps({"epoch": epoch, "train.loss": 1.0 / epoch, "valid.rmse": 0.9 - epoch / 100}) + "\n")
+    proc = run_tool(["tools/plot.py", str(run)])
+    assert proc.returncode == 0, proc.stderr
+    with open(run / "curves.png", "rb") as f:
+        png = f.read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    assert width > 300 and height > 300
+    assert struct.unpack(">I", png[29:33])[0] == zlib.crc32(png[12:29])  # the header chunk is intact
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "log.jsonl").write_text("")
+    proc = run_tool(["tools/plot.py", str(empty)])
+    assert proc.returncode == 2 and "no epochs yet" in proc.stderr

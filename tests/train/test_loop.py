@@ -104,3 +104,16 @@ def test_checkpoint_round_trip(tmp_path):
     assert meta == {"epoch": 3} and arrays["ids"].tolist() == [0, 1, 2, 3]
     assert other.w.data().asscalar() == model.w.data().asscalar()
     assert [f for f in tmp_path.iterdir()] == [tmp_path / "c.npz"]  # no temporary file left behind
+
+
+def test_two_devices_train_like_one(ratings_dir, tmp_path):
+    """``train.devices=cpu:0,1`` splits each batch over two contexts and ends where one device does."""
+    from zoo.config import from_raw
+    from zoo.train.run import train
+    results = []
+    for devices in ("cpu", "cpu:0,1"):
+        cfg = from_raw({"model": {"name": "mf", "dim": 8}, "data": {"name": "movielens", "root": ratings_dir},
+                        "train": {"epochs": 4, "batch_size": 128, "progress": False, "devices": devices},
+                        "optim": {"name": "adam", "lr": 0.01}})
+        results.append(train(cfg, str(tmp_path / devices.replace(":", "_")))["test"]["rmse"])
+    assert abs(results[0] - results[1]) < 1e-3, results

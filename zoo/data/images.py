@@ -121,7 +121,10 @@ class ImagePairs:
     holds a CSV ``path_a,path_b,similarity``, paths relative to it).
 
     Batches are ``(a, b, target)``: float32 images ``(batch, C, H, W)`` scaled to [0, 1], twice, and the target
-    similarity ``(batch,)`` (1 same class, 0 not; or the file's score).
+    similarity ``(batch,)`` (1 same class, 0 not; or the file's score). With ``pairs_per_image = k`` (labelled
+    sources) training batches are instead ``(images, left, right, target)``: ``batch`` distinct images and
+    ``k * batch`` pairs among them given by row numbers, so each image is embedded once for ``2k`` pairs on
+    average.
     """
 
     @dataclasses.dataclass
@@ -139,13 +142,15 @@ class ImagePairs:
         test_ratio: float = 0.2       # folder and pairs sources (idx files come split)
         eval_pairs: int = 10000
         shift: int = 0                # training images move by up to this many pixels (augmentation)
+        pairs_per_image: int = 0      # > 0: batches of distinct images, paired among themselves this many times
         seed: int = 0
 
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
                  positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
-                 seed=0):
+                 pairs_per_image=0, seed=0):
         root = os.path.expanduser(root or default_root(variant))
         self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
+        self.pairs_per_image = pairs_per_image
         rng = np.random.default_rng(seed)
         self.pairs = None
         if source == "idx":
@@ -208,6 +213,9 @@ class ImagePairs:
 
     def batches(self, split, batch_size, shuffle=True, seed=0):
         rng = np.random.default_rng(seed)
+        if self.pairs_per_image and split == "train" and self.labels is not None:
+            yield from self._image_batches(batch_size, rng)
+            return
         a, b, target = self.split_pairs(split, self.num_examples(split), rng)
         if shuffle:
             perm = rng.permutation(len(a))
@@ -216,6 +224,15 @@ class ImagePairs:
         for start in range(0, len(a), batch_size):
             s = slice(start, start + batch_size)
             yield self.pixels(a[s], shift, rng), self.pixels(b[s], shift, rng), target[s]
+
+    def _image_batches(self, batch_size, rng):
+        """Distinct images per batch, and pairs among them drawn from their labels (``pairs_per_image`` each)."""
+        images = rng.permutation(self.splits["train"])[:self.pairs_per_epoch]
+        for start in range(0, len(images), batch_size):
+            index = images[start:start + batch_size]
+            left, right, same = sample_pairs(self.labels[index], self.pairs_per_image * len(index),
+                                             self.positive_share, rng)
+            yield (self.pixels(index, self.shift, rng), left.astype(np.int32), right.astype(np.int32), same)
 
     def pixels(self, index, shift=0, rng=None):
         """Images ``index`` as float32 in [0, 1]; with ``shift``, each moved by a random offset of up to ``shift``

@@ -76,6 +76,12 @@ class MatrixFactorization(HybridBlock):
         meta = dataset.meta
         return cls.create(meta["num_users"], meta["num_items"], mean_rating=meta["mean_rating"], **kwargs)
 
+    @staticmethod
+    def example_inputs(meta, batch=1):
+        """Inputs of the right dtypes and shapes, e.g. for tracing an export."""
+        import mxnet as mx
+        return [mx.nd.zeros((batch,), dtype="int32"), mx.nd.zeros((batch,), dtype="int32")]
+
     def biases(self, users, items):
         """The bias rows of a batch: a list of ``(batch, 1)`` arrays, empty without biases."""
         return [bias(ids) for bias, ids in ((self.user_bias, users), (self.item_bias, items)) if bias is not None]

@@ -57,7 +57,9 @@ class SiameseNet(HybridBlock):
             self.loss_fn = loss
 
     @classmethod
-    def from_config(cls, cfg, dataset):
+    def create(cls, **kwargs):
+        """From plain arguments, the fields of :class:`Config` (``dim=64, loss="logistic", ...``)."""
+        cfg = cls.Config(**kwargs)
         if cfg.loss not in PAIR_LOSSES:
             raise ValueError("model.loss=%r: choose one of %s" % (cfg.loss, ", ".join(sorted(PAIR_LOSSES))))
 
@@ -67,13 +69,32 @@ class SiameseNet(HybridBlock):
         return cls(tower("tower_a_"), DotScorer(prefix="scorer_"), PAIR_LOSSES[cfg.loss](cfg),
                    None if cfg.shared else tower("tower_b_"), prefix="siamese_")
 
+    @classmethod
+    def from_config(cls, cfg, dataset):
+        return cls.create(**dataclasses.asdict(cfg))
+
+    @staticmethod
+    def example_inputs(meta, batch=1):
+        """Inputs of the right dtypes and shapes, e.g. for tracing an export."""
+        import mxnet as mx
+        return [mx.nd.zeros([batch] + list(meta["image_shape"]))] * 2
+
     def hybrid_forward(self, F, a, b):
         u = self.tower_a(a)                                   # (batch, dim)
         v = (self.tower_b or self.tower_a)(b)                 # (batch, dim)
         return self.scorer(u, v)                              # (batch,)
 
-    def loss(self, a, b, target):
-        return self.loss_fn(self(a, b), target)
+    def loss(self, *batch):
+        """Per-pair loss for a batch ``(a, b, target)`` of image pairs, or ``(images, left, right, target)``:
+        distinct images embedded once, and pairs of them by row number."""
+        if len(batch) == 3:
+            a, b, target = batch
+            return self.loss_fn(self(a, b), target)
+        images, left, right, target = batch
+        u = self.tower_a(images)                               # (images, dim)
+        v = u if self.tower_b is None else self.tower_b(images)
+        score = self.scorer(u.take(left), v.take(right))       # (pairs,)
+        return self.loss_fn(score, target)
 
     def embed(self, images):
         """``(batch, C, H, W)`` -> ``(batch, dim)`` by the left tower (the one gallery images go through)."""

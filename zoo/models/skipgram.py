@@ -57,6 +57,12 @@ class SkipGram(HybridBlock):
         meta = dataset.meta
         return cls.create(meta["vocab_size"], cfg.dim, meta["negatives"], meta["shared_negatives"], cfg.sparse_grad)
 
+    @staticmethod
+    def example_inputs(meta, batch=1):
+        """Inputs of the right dtypes and shapes, e.g. for tracing an export."""
+        import mxnet as mx
+        return [mx.nd.zeros((batch,), dtype="int32"), mx.nd.zeros((batch,), dtype="int32")]
+
     def hybrid_forward(self, F, center, context):
         return self.scorer(self.center_tower(center), self.context_tower(context))  # (batch,)
 

@@ -80,11 +80,11 @@ class TrainLoop:
         return self.metrics
 
     def run_step(self, batch):
-        n = len(batch[0])
         parts = [split_and_load(a, self.devices, even_split=False) for a in batch]
         with autograd.record():
             losses = [self.model.loss(*inputs) for inputs in zip(*parts)]
         autograd.backward(losses)
+        n = sum(loss.shape[0] for loss in losses)  # examples: one loss each (pairs, not images, for in-batch pairs)
         self.trainer.step(n)
         for loss in losses:
             self.loss_sum += loss.sum().as_in_context(self.devices[0])

@@ -142,18 +142,5 @@ def load_model(run_dir, checkpoint="best", device=None):
     model.initialize(ctx=device or mx.cpu())
     model.hybridize(static_alloc=True)
     _, arrays = load_checkpoint(path, model)
+    model.meta = meta["data"]
     return cfg, model, arrays
-
-
-def load_run(run_dir, checkpoint="best", device=None):
-    """``(cfg, dataset, model)`` of a saved run, the model holding the chosen checkpoint's parameters.
-
-    The dataset is rebuilt from the saved config; its id maps must equal the ones saved with the model.
-    """
-    cfg, model, arrays = load_model(run_dir, checkpoint, device)
-    dataset = build_dataset(cfg)
-    for key, saved in arrays.items():
-        if not np.array_equal(saved, dataset.state()[key]):
-            raise ValueError("the data behind %s changed since training (%s differ); point data.root at the "
-                             "files the run was trained on" % (run_dir, key))
-    return cfg, dataset, model

@@ -1,0 +1,31 @@
+"""Training curves of a run as a PNG.
+
+    python tools/plot.py RUN_DIR [--out FILE]      # default RUN_DIR/curves.png
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from zoo.plot import plot_run  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir")
+    parser.add_argument("--out")
+    args = parser.parse_args(argv)
+    try:
+        print(plot_run(args.run_dir, args.out))
+    except ImportError as err:
+        print("error: %s (install the plot extra: pip install -e '.[cpu,plot]')" % err, file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as err:
+        print("error: %s" % err, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The Python API for notebooks and scripts; ``tools/*.py`` are thin shells over it.
+
+    >>> import zoo
+    >>> zoo.list_models()
+    ['mf', 'siamese_cnn', 'skipgram']
+    >>> run = zoo.load_run("runs/movielens_mf-...")
+    >>> run.recommend(user=1, k=5)
+"""
+import functools
+import os
+
+import mxnet as mx
+import numpy as np
+
+from .registry import MODELS
+from .train.inference import predict
+from .train.run import build_dataset, load_model
+from .train.word_metrics import nearest, unit_rows
+
+
+def build_model(name, **kwargs):
+    """A registered model from plain arguments: ``build_model("mf", num_users=10, num_items=20, dim=8)``."""
+    cls = MODELS.get(name)
+    return cls.create(**kwargs) if hasattr(cls, "create") else cls(**kwargs)
+
+
+def load_run(run_dir, checkpoint="best"):
+    """A trained run: its config, model (with the ``checkpoint``'s parameters) and saved id maps or vocabulary."""
+    return Run(run_dir, checkpoint)
+
+
+class Run:
+    """A trained run folder, ready for queries.
+
+    Attributes: ``cfg`` (the config), ``model``, ``arrays`` (id maps or vocabulary saved with the model) and
+    ``dataset`` (rebuilt from the config on first use; needed only for queries that look at the data).
+    """
+
+    def __init__(self, run_dir, checkpoint="best"):
+        self.run_dir = run_dir
+        self.cfg, self.model, self.arrays = load_model(run_dir, checkpoint)
+
+    @functools.cached_property
+    def dataset(self):
+        dataset = build_dataset(self.cfg)
+        for key, saved in self.arrays.items():
+            if not np.array_equal(saved, dataset.state()[key]):
+                raise ValueError("the data behind %s changed since training (%s differ); point data.root at the "
+                                 "files the run was trained on" % (self.run_dir, key))
+        return dataset
+
+    # ----------------------------------------------------------------------------------------- export
+    def export_mxnet(self, prefix):
+        """``prefix-symbol.json`` and ``prefix-0000.params`` for ``gluon.SymbolBlock.imports(json, names,
+        params)``; returns ``(json path, params path, input names)``."""
+        inputs = self.model.example_inputs(self.model.meta)
+        self.model(*inputs)  # the cached graph is what gets exported
+        self.model.export(prefix, epoch=0)
+        return prefix + "-symbol.json", prefix + "-0000.params", ["data%d" % i for i in range(len(inputs))]
+
+    def export_onnx(self, path):
+        """An ONNX file of the model's forward pass (inputs as float32, as ONNX export of MXNet wants ids).
+        Needs the ``export`` extra (onnx)."""
+        import tempfile
+        inputs = self.model.example_inputs(self.model.meta)
+        with tempfile.TemporaryDirectory() as tmp:
+            sym, params, _ = self.export_mxnet(os.path.join(tmp, "model"))
+            mx.onnx.export_model(sym, params, [x.shape for x in inputs], [np.float32] * len(inputs), path,
+                                 dynamic=True, dynamic_input_shapes=[(None,) + x.shape[1:] for x in inputs])
+        return path
+
+    # ---------------------------------------------------------------------------------------- ratings
+    def recommend(self, user, k=10):
+        """``[(raw item id, predicted rating, title)]``, best first, among the items ``user`` (a raw id) has not
+        rated in training."""
+        ds = self.dataset
+        if user not in ds.user_map:
+            raise KeyError("unknown user %r: raw user ids run from %d to %d" % (
+                user, ds.user_map.ids[0], ds.user_map.ids[-1]))
+        index = ds.user_map.index([user])[0]
+        items = np.setdiff1d(np.arange(ds.meta["num_items"], dtype=np.int32), ds.rated(index))
+        scores = np.clip(predict(self.model, (np.full(len(items), index, np.int32), items), mx.cpu()),
+                         *ds.rating_range)
+        return self._items(items, scores, k)
+
+    def fold_in(self, items, ratings, reg=None):
+        """Fit a new user's vector and bias from a few ``(raw item id, rating)`` pairs, with every item
+        parameter frozen, and return a :class:`FoldedUser` that predicts and recommends for them.
+
+        For the dot-product scorer the fit is a ridge regression in closed form:
+        ``rating - offset - item_bias = u . v_item + user_bias``, with the model's own ``reg``.
+        """
+        ds = self.dataset
+        unknown = [i for i in items if i not in ds.item_map]
+        if unknown:
+            raise KeyError("unknown item %r" % unknown[0])
+        rows = ds.item_map.index(items)
+        v, item_bias, offset = self._item_side(np.arange(ds.meta["num_items"], dtype=np.int32))
+        target = np.asarray(ratings, np.float64) - offset - item_bias[rows]
+        design = np.hstack([v[rows], np.ones((len(rows), 1))])       # (n, dim + 1): vector, then bias
+        strength = self.cfg.model.reg if reg is None else reg
+        solution = np.linalg.solve(design.T @ design + strength * len(rows) * np.eye(design.shape[1]),
+                                   design.T @ target)
+        return FoldedUser(self, solution[:-1], solution[-1], set(rows.tolist()), v, item_bias, offset)
+
+    def _item_side(self, items):
+        model, nd_items = self.model, mx.nd.array(items, dtype="int32")
+        v = model.item_tower(nd_items).asnumpy()
+        bias = model.item_bias(nd_items).asnumpy()[:, 0] if model.item_bias is not None else np.zeros(len(items))
+        offset = model.scorer.offset.data().asnumpy()[0] if hasattr(model.scorer, "offset") else 0.0
+        return v.astype(np.float64), bias.astype(np.float64), float(offset)
+
+    def _items(self, items, scores, k):
+        ds = self.dataset
+        top = np.argsort(-scores, kind="stable")[:k]
+        raw = ds.item_map.ids[items[top]]
+        return [(int(r), float(scores[i]), ds.titles.get(int(r), "")) for r, i in zip(raw, top)]
+
+    # ------------------------------------------------------------------------------------------- words
+    @functools.cached_property
+    def vocab(self):
+        if "vocab" not in self.arrays:
+            raise ValueError("%s is not a word-vector run (no vocabulary saved)" % self.run_dir)
+        return [str(w) for w in self.arrays["vocab"]]
+
+    def word_vectors(self):
+        """``(vocab_size, dim)`` numpy: the input vectors, row ``i`` for ``vocab[i]``."""
+        return self.model.embeddings()
+
+    def most_similar(self, word, k=10):
+        """``[(word, cosine)]`` nearest to ``word``."""
+        return self._nearest([word], k)
+
+    def analogy(self, a, b, c, k=10):
+        """``[(word, cosine)]`` nearest to ``b - a + c`` (a is to b as c is to ?)."""
+        return self._nearest([a, b, c], k)
+
+    def _nearest(self, words, k):
+        index = {w: i for i, w in enumerate(self.vocab)}
+        words = [w.lower() for w in words]
+        unknown = [w for w in words if w not in index]
+        if unknown:
+            raise KeyError("unknown word %r: not in the run's vocabulary of %d words" % (unknown[0], len(index)))
+        vectors, rows = self.word_vectors(), [index[w] for w in words]
+        if len(rows) == 1:
+            query = vectors[rows[0]]
+        else:
+            first, second, third = unit_rows(vectors, rows)
+            query = second - first + third
+        return [(self.vocab[i], score) for i, score in nearest(vectors, query, k, exclude=rows)]
+
+    # ------------------------------------------------------------------------------------------ images
+    def embed(self, images):
+        """Embeddings ``(N, dim)`` of float32 images ``(N, C, H, W)`` in [0, 1]."""
+        return predict(self.model.embed, (np.asarray(images, np.float32),), mx.cpu(), 4096)
+
+    def similar_images(self, path, k=5, split="test"):
+        """``[(image index, label, score)]``: the images of ``split`` that score highest against ``path``."""
+        from .data.images import read_image
+        if not os.path.isfile(path):
+            raise KeyError("image %s not found" % path)
+        ds = self.dataset
+        channels, height, width = ds.meta["image_shape"]
+        query = read_image(path, channels, (height, width))[None].astype(np.float32) / 255.0
+        gallery = ds.splits[split]
+        scores = self.embed(ds.pixels(gallery)) @ self.embed(query)[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(gallery[i]), int(ds.labels[gallery[i]]), float(scores[i])) for i in top]
+
+
+class FoldedUser:
+    """A user fitted after training by :meth:`Run.fold_in`."""
+
+    def __init__(self, run, vector, bias, rated, item_vectors, item_bias, offset):
+        self.run, self.vector, self.bias, self.rated = run, vector, bias, rated
+        self._scores = item_vectors @ vector + bias + item_bias + offset
+
+    def predict(self, items):
+        """Predicted ratings of raw item ids, clipped to the rating range."""
+        ds = self.run.dataset
+        return np.clip(self._scores[ds.item_map.index(items)], *ds.rating_range)
+
+    def recommend(self, k=10):
+        """``[(raw item id, predicted rating, title)]`` among the items the user did not rate."""
+        items = np.array(sorted(set(range(len(self._scores))) - self.rated), dtype=np.int32)
+        return self.run._items(items, np.clip(self._scores[items], *self.run.dataset.rating_range), k)
