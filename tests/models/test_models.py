@@ -20,6 +20,8 @@ TINY = {
     "mf": lambda root: {"model": {"name": "mf", "dim": 4}, "data": {"name": "movielens", "root": root}},
     "mf_towers": lambda root: {"model": {"name": "mf", "dim": 6, "hidden": [5], "biases": False},
                                "data": {"name": "movielens", "root": root}},
+    "svdpp": lambda root: {"model": {"name": "svdpp", "dim": 4},
+                           "data": {"name": "movielens", "root": root, "implicit": True}},
     "skipgram": corpus,
     "siamese_cnn": lambda root: {"model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
                                  "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
@@ -49,7 +51,7 @@ def test_forward_and_one_step(name, ratings_dir, hybridize):
     model = build_model(cfg, dataset)
     model.initialize()
     batch = [mx.nd.array(a, dtype=a.dtype) for a in next(iter(dataset.batches("train", 32)))]
-    inputs = [mx.nd.array(a) for a in model.example_inputs(dataset.meta, batch=4)] if len(batch) > 3 \
+    inputs = [mx.nd.array(a) for a in model.example_inputs(dataset.meta, batch=4)] if name.endswith("pairs") \
         else batch[:-1]
     imperative = model(*inputs).asnumpy()
     if hybridize:

@@ -100,6 +100,9 @@ class MovieLens:
 
     Batches are ``(users, items, ratings)``: int32 ``(batch,)``, int32 ``(batch,)``, float32 ``(batch,)``.
     ``valid`` is carved at random from the training part (``valid_ratio``), never from the test split.
+    With ``implicit``, batches are ``(users, items, rated, ratings)``: ``rated`` float32 ``(batch, num_items)``
+    is each user's row of training items, scaled by ``1 / sqrt(count)`` (SVD++'s implicit feedback). The rows are
+    dense, so this mode is for data sets of up to about 10^8 user-item cells.
     """
 
     @dataclasses.dataclass
@@ -112,9 +115,10 @@ class MovieLens:
         valid_ratio: float = 0.05    # share of the training part held out for early stopping
         seed: int = 0
         skip_bad_lines: bool = False
+        implicit: bool = False       # add each user's rated items (SVD++-style models) to every batch
 
     def __init__(self, variant="ml-latest-small", root="", split="random", test_ratio=0.1, valid_ratio=0.05,
-                 seed=0, skip_bad_lines=False):
+                 seed=0, skip_bad_lines=False, implicit=False):
         if variant not in VARIANTS:
             raise DataError("unknown MovieLens variant %r (data.variant); choose one of: %s" % (
                 variant, ", ".join(sorted(VARIANTS))))
@@ -157,9 +161,13 @@ class MovieLens:
             log.warning("%d users of the test split have no training ratings; their predictions rest on the item "
                         "bias and the mean alone", cold)
         self.titles = read_titles(self.root, variant)
+        self.implicit = None
+        if implicit:
+            self.implicit = self._implicit_matrix()
         self.rating_range = spec.rating_range
         self.meta = {"num_users": len(self.user_map), "num_items": len(self.item_map),
-                     "mean_rating": float(ratings[train].mean()), "rating_range": self.rating_range}
+                     "mean_rating": float(ratings[train].mean()), "rating_range": self.rating_range,
+                     "implicit": bool(implicit)}
 
     def _read(self, path, skip_bad_lines):
         users, items, ratings, times, skipped = read_ratings(path, self.variant, skip_bad_lines)
@@ -170,9 +178,24 @@ class MovieLens:
     def from_config(cls, cfg, eval_cfg=None):
         return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
 
+    def _implicit_matrix(self):
+        users, items = len(self.user_map), len(self.item_map)
+        if users * items > 10 ** 8:
+            raise DataError("data.implicit needs a dense %d x %d matrix of rated items, too large; use it with a "
+                            "smaller data set" % (users, items))
+        train = self.splits["train"]
+        matrix = np.zeros((users, items), np.float32)
+        matrix[self.users[train], self.items[train]] = 1.0
+        counts = matrix.sum(axis=1, keepdims=True)
+        return matrix / np.sqrt(np.maximum(counts, 1.0))
+
     def arrays(self, split):
         idx = self.splits[split]
         return self.users[idx], self.items[idx], self.ratings[idx]
+
+    def inputs(self, users, items):
+        """Model inputs for ``(users, items)``: with ``implicit``, the users' rows of rated items are added."""
+        return (users, items) if self.implicit is None else (users, items, self.implicit[users])
 
     def num_examples(self, split):
         return len(self.splits[split])
@@ -180,7 +203,8 @@ class MovieLens:
     def batches(self, split, batch_size, shuffle=False, seed=0):
         """Iterate ``(users, items, ratings)`` batches of a split (shuffled by ``seed`` if asked)."""
         rng = np.random.default_rng(seed) if shuffle else None
-        return iterate_batches(self.arrays(split), batch_size, rng)
+        for users, items, ratings in iterate_batches(self.arrays(split), batch_size, rng):
+            yield self.inputs(users, items) + (ratings,)
 
     def eval_sets(self, final=False):
         """Validation each epoch; validation and test for the final results (empty splits left out)."""
@@ -189,7 +213,10 @@ class MovieLens:
     def evaluate(self, model, split, predict):
         """RMSE, MAE and count of a split; ``predict(users, items)`` runs the model, clipped to the rating range."""
         users, items, ratings = self.arrays(split)
-        pred = np.clip(predict(users, items), *self.rating_range)
+        chunk = 4096 if self.implicit is not None else len(users) or 1   # implicit rows are wide
+        pred = np.concatenate([predict(*self.inputs(users[i:i + chunk], items[i:i + chunk]))
+                               for i in range(0, len(users), chunk)] or [np.zeros(0, np.float32)])
+        pred = np.clip(pred, *self.rating_range)
         return regression_metrics(pred, ratings)
 
     def state(self):

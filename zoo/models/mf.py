@@ -2,6 +2,7 @@
 import dataclasses
 import typing
 
+import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, SquaredLoss
@@ -79,7 +80,6 @@ class MatrixFactorization(HybridBlock):
     @staticmethod
     def example_inputs(meta, batch=1):
         """Inputs of the right dtypes and shapes, e.g. for tracing an export."""
-        import mxnet as mx
         return [mx.nd.zeros((batch,), dtype="int32"), mx.nd.zeros((batch,), dtype="int32")]
 
     def biases(self, users, items):
@@ -94,6 +94,60 @@ class MatrixFactorization(HybridBlock):
         """Per-example training loss ``(batch,)``: squared error plus the penalty on the rows used."""
         u, v = self.user_tower(users), self.item_tower(items)  # (batch, dim) each
         biases = self.biases(users, items)                   # (batch, 1) each
+        loss = self.loss_fn(self.scorer(u, v, *biases), ratings)
+        if self.penalty is not None:
+            loss = loss + self.penalty(u, v, *biases)
+        return loss
+
+
+class ImplicitUserTower(HybridBlock):
+    """SVD++'s user side: the user's own vector plus a learned embedding of the items they rated,
+    ``p_u + |N(u)|^-1/2 * sum_{j in N(u)} y_j``, the sum being one ``FullyConnected`` over the user's row of
+    rated items (already scaled by the data, see ``MovieLens(implicit=True)``).
+
+    Inputs: ``users`` ``(batch,)`` and ``rated`` ``(batch, num_items)``. Output: ``(batch, dim)``.
+    """
+
+    def __init__(self, user_tower, num_items, dim, init_scale=0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.dim = dim
+        with self.name_scope():
+            self.user_tower = user_tower
+            self.items = self.params.get("implicit_weight", shape=(dim, num_items),
+                                         init=mx.init.Normal(init_scale) if init_scale else "zeros")
+
+    def hybrid_forward(self, F, users, rated, items):
+        return self.user_tower(users) + F.FullyConnected(rated, items, num_hidden=self.dim, no_bias=True)
+
+
+@MODELS.register("svdpp")
+class SVDpp(MatrixFactorization):
+    """SVD++ (Koren, 2008) from the same blocks: biased MF whose user tower also embeds the items the user rated.
+    Needs ``data.implicit: true``.
+
+    Inputs: ``users``, ``items`` ``(batch,)`` and ``rated`` ``(batch, num_items)``. Output: ``(batch,)``.
+    """
+
+    @classmethod
+    def from_config(cls, cfg, dataset):
+        meta = dataset.meta
+        if not meta.get("implicit"):
+            raise ValueError("model svdpp needs the users' rated items: set data.implicit: true")
+        mf = MatrixFactorization.from_config(cfg, dataset)  # the parts, passed on to the SVD++ model
+        user = ImplicitUserTower(mf.user_tower, meta["num_items"], cfg.dim, cfg.init_scale, prefix="implicit_")
+        return cls(user, mf.item_tower, mf.scorer, mf.user_bias, mf.item_bias, penalty=mf.penalty, prefix="svdpp_")
+
+    @staticmethod
+    def example_inputs(meta, batch=1):
+        return MatrixFactorization.example_inputs(meta, batch) + [mx.nd.zeros((batch, meta["num_items"]))]
+
+    def hybrid_forward(self, F, users, items, rated):
+        u, v = self.user_tower(users, rated), self.item_tower(items)   # (batch, dim) each
+        return self.scorer(u, v, *self.biases(users, items))           # (batch,)
+
+    def loss(self, users, items, rated, ratings):
+        u, v = self.user_tower(users, rated), self.item_tower(items)
+        biases = self.biases(users, items)
         loss = self.loss_fn(self.scorer(u, v, *biases), ratings)
         if self.penalty is not None:
             loss = loss + self.penalty(u, v, *biases)
