@@ -124,7 +124,7 @@ class ImagePairs:
     similarity ``(batch,)`` (1 same class, 0 not; or the file's score). With ``pairs_per_image = k`` (labelled
     sources) training batches are instead ``(images, left, right, target)``: ``batch`` distinct images and
     ``k * batch`` pairs among them given by row numbers, so each image is embedded once for ``2k`` pairs on
-    average.
+    average. Row numbers refer to the whole batch, so this mode trains on one device (``train.devices``).
     """
 
     @dataclasses.dataclass
