@@ -47,6 +47,18 @@ def ratings_dir(tmp_path):
     return write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
 
 
+def mf_config(tmp_path, ratings_dir, **train):
+    """``configs/movielens_mf.yaml`` pointed at ``ratings_dir``, short and quiet; returns the file's path."""
+    import yaml
+    with open(os.path.join(ROOT, "configs", "movielens_mf.yaml")) as f:
+        raw = yaml.safe_load(f)
+    raw["data"]["root"] = ratings_dir
+    raw["train"].update({"epochs": 3, "batch_size": 256, "progress": False}, **train)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path)
+
+
 def run_tool(args, cwd=ROOT, timeout=300):
     import subprocess
     return subprocess.run([sys.executable] + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)

@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from zoo.api import load_run  # noqa: E402
-from zoo.config import ConfigError  # noqa: E402
+from zoo.cli import report_errors  # noqa: E402
 from zoo.data.word2vec_format import write_word2vec  # noqa: E402
 
 
@@ -27,7 +27,8 @@ def main(argv=None):
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
     parser.add_argument("--out", help="output (default: RUN_DIR/export/model, model.onnx, vectors.txt or .bin)")
     args = parser.parse_args(argv)
-    try:
+
+    def export():
         run = load_run(args.run_dir, args.checkpoint)
         if args.format == "word2vec":
             out = args.out or os.path.join(args.run_dir, "vectors.bin" if args.binary else "vectors.txt")
@@ -37,14 +38,8 @@ def main(argv=None):
             out = " ".join(run.export_mxnet(args.out or os.path.join(args.run_dir, "export", "model"))[:2])
         else:
             out = run.export_onnx(args.out or os.path.join(args.run_dir, "model.onnx"))
-    except ImportError as err:
-        print("error: %s (install the export extra: pip install -e '.[cpu,export]')" % err, file=sys.stderr)
-        return 2
-    except (ConfigError, ValueError, OSError) as err:
-        print("error: %s" % err, file=sys.stderr)
-        return 2
-    print(out)
-    return 0
+        print(out)
+    return report_errors(export, hint="install the export extra: pip install -e '.[cpu,export]'")
 
 
 if __name__ == "__main__":

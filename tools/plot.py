@@ -8,6 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from zoo.cli import report_errors  # noqa: E402
 from zoo.plot import plot_run  # noqa: E402
 
 
@@ -16,15 +17,8 @@ def main(argv=None):
     parser.add_argument("run_dir")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
-    try:
-        print(plot_run(args.run_dir, args.out))
-    except ImportError as err:
-        print("error: %s (install the plot extra: pip install -e '.[cpu,plot]')" % err, file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as err:
-        print("error: %s" % err, file=sys.stderr)
-        return 2
-    return 0
+    return report_errors(lambda: print(plot_run(args.run_dir, args.out)),
+                         hint="install the plot extra: pip install -e '.[cpu,plot]'")
 
 
 if __name__ == "__main__":

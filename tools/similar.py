@@ -11,8 +11,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from zoo.api import load_run  # noqa: E402
-from zoo.config import ConfigError  # noqa: E402
-from zoo.data import DataError  # noqa: E402
+from zoo.cli import report_errors  # noqa: E402
 
 
 def main(argv=None):
@@ -24,7 +23,8 @@ def main(argv=None):
     group.add_argument("--image", help="an image file; its nearest images of the test split are listed")
     parser.add_argument("-k", type=int, default=None, help="how many (default 10 words, 5 images)")
     args = parser.parse_args(argv)
-    try:
+
+    def show():
         run = load_run(args.run_dir)
         if args.image:
             rows = ["image %-8d label %-4d %.4f" % row for row in run.similar_images(args.image, args.k or 5)]
@@ -32,14 +32,8 @@ def main(argv=None):
             rows = ["%-20s %.4f" % row for row in run.most_similar(args.word, args.k or 10)]
         else:
             rows = ["%-20s %.4f" % row for row in run.analogy(*args.analogy, k=args.k or 10)]
-    except KeyError as err:
-        print("error: %s" % err.args[0], file=sys.stderr)
-        return 2
-    except (ConfigError, DataError, ValueError, OSError) as err:
-        print("error: %s" % err, file=sys.stderr)
-        return 2
-    print("\n".join(rows))
-    return 0
+        print("\n".join(rows))
+    return report_errors(show)
 
 
 if __name__ == "__main__":

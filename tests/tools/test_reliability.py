@@ -10,17 +10,7 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT, low_rank_ratings, run_tool, write_ratings_csv
-
-
-def config(tmp_path, ratings_dir, **train):
-    with open(os.path.join(ROOT, "configs", "movielens_mf.yaml")) as f:
-        raw = yaml.safe_load(f)
-    raw["data"]["root"] = ratings_dir
-    raw["train"].update({"epochs": 3, "batch_size": 256, "progress": False}, **train)
-    path = tmp_path / "cfg.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path)
+from conftest import ROOT, low_rank_ratings, mf_config, run_tool, write_ratings_csv
 
 
 def digest(path):
@@ -44,7 +34,7 @@ def results(run):
 ])
 def test_config_mistakes_exit_2_and_write_nothing(tmp_path, ratings_dir, args, message):
     out = str(tmp_path / "run")
-    proc = run_tool(["tools/train.py", "--config", config(tmp_path, ratings_dir), "--out", out] + args)
+    proc = run_tool(["tools/train.py", "--config", mf_config(tmp_path, ratings_dir), "--out", out] + args)
     assert proc.returncode == 2, proc.stderr
     import re
     assert re.search(message, proc.stderr), proc.stderr
@@ -65,7 +55,7 @@ def test_bad_data_line_and_skip(tmp_path):
         f.write("7,8,not-a-rating,99\n")
     with open(folder / "ratings.csv") as f:
         bad_line = sum(1 for _ in f)
-    cfg = config(tmp_path, str(folder))
+    cfg = mf_config(tmp_path, str(folder))
     proc = run_tool(["tools/train.py", "--config", cfg, "--out", str(tmp_path / "a")])
     assert proc.returncode == 2, proc.stderr
     assert "ratings.csv:%d: a field is not a number" % bad_line in proc.stderr, proc.stderr
@@ -77,7 +67,7 @@ def test_bad_data_line_and_skip(tmp_path):
 
 def test_non_finite_loss_stops_and_keeps_the_checkpoint(tmp_path, ratings_dir):
     out = str(tmp_path / "run")
-    cfg = config(tmp_path, ratings_dir, epochs=2)
+    cfg = mf_config(tmp_path, ratings_dir, epochs=2)
     assert run_tool(["tools/train.py", "--config", cfg, "--out", out]).returncode == 0
     last = os.path.join(out, "checkpoints", "last.npz")
     before = digest(last)
@@ -107,7 +97,7 @@ def wait_for(path, timeout=120):
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_writes_a_checkpoint_and_resume_finishes(tmp_path, signum, code):
-    cfg = config(tmp_path, big_ratings(tmp_path / "ml"), epochs=4, batch_size=512)
+    cfg = mf_config(tmp_path, big_ratings(tmp_path / "ml"), epochs=4, batch_size=512)
     straight = str(tmp_path / "straight")
     assert run_tool(["tools/train.py", "--config", cfg, "--out", straight]).returncode == 0
     out = str(tmp_path / "run")
@@ -126,7 +116,7 @@ def test_signal_writes_a_checkpoint_and_resume_finishes(tmp_path, signum, code):
 def test_sigkill_at_any_moment_then_resume_matches(tmp_path):
     """Kill -9 at several moments, one of them while a checkpoint is being written, resume each time, and end
     with the metrics of an uninterrupted run."""
-    cfg = config(tmp_path, big_ratings(tmp_path / "ml"), epochs=5, batch_size=512)
+    cfg = mf_config(tmp_path, big_ratings(tmp_path / "ml"), epochs=5, batch_size=512)
     with open(cfg) as f:
         cfg_raw = yaml.safe_load(f)
     cfg_raw["model"]["dim"] = 256  # large tables: a checkpoint write takes long enough to be caught mid-way

@@ -4,7 +4,7 @@ import os
 
 import yaml
 
-from conftest import ROOT, run_tool
+from conftest import mf_config, run_tool
 
 
 def read_json(path):
@@ -12,19 +12,9 @@ def read_json(path):
         return json.load(f)
 
 
-def tiny_config(tmp_path, ratings_dir, **train):
-    with open(os.path.join(ROOT, "configs", "movielens_mf.yaml")) as f:
-        raw = yaml.safe_load(f)
-    raw["data"]["root"] = ratings_dir
-    raw["train"].update({"epochs": 3, "batch_size": 256, "progress": False}, **train)
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return str(path)
-
-
 def test_train_evaluate_recommend(tmp_path, ratings_dir):
     out = str(tmp_path / "run")
-    proc = run_tool(["tools/train.py", "--config", tiny_config(tmp_path, ratings_dir), "--out", out,
+    proc = run_tool(["tools/train.py", "--config", mf_config(tmp_path, ratings_dir), "--out", out,
                      "model.dim=8"])
     assert proc.returncode == 0, proc.stderr
     for name in ("config.yaml", "log.jsonl", "results.json", "checkpoints/best.npz", "checkpoints/last.npz"):
@@ -50,7 +40,7 @@ def test_train_evaluate_recommend(tmp_path, ratings_dir):
 
 
 def test_resume_continues_to_the_same_result(tmp_path, ratings_dir):
-    config = tiny_config(tmp_path, ratings_dir, epochs=4)
+    config = mf_config(tmp_path, ratings_dir, epochs=4)
     straight = str(tmp_path / "straight")
     assert run_tool(["tools/train.py", "--config", config, "--out", straight]).returncode == 0
     resumed = str(tmp_path / "resumed")
@@ -68,10 +58,10 @@ def test_resume_continues_to_the_same_result(tmp_path, ratings_dir):
 
 def test_config_errors_exit_2_and_write_nothing(tmp_path, ratings_dir):
     out = str(tmp_path / "run")
-    proc = run_tool(["tools/train.py", "--config", tiny_config(tmp_path, ratings_dir), "--out", out,
+    proc = run_tool(["tools/train.py", "--config", mf_config(tmp_path, ratings_dir), "--out", out,
                      "model.dimm=3"])
     assert proc.returncode == 2 and "model.dimm" in proc.stderr
-    proc = run_tool(["tools/train.py", "--config", tiny_config(tmp_path, ratings_dir), "--out", out,
+    proc = run_tool(["tools/train.py", "--config", mf_config(tmp_path, ratings_dir), "--out", out,
                      "optim.name=nope"])
     assert proc.returncode == 2 and "unknown optimizer 'nope'" in proc.stderr
     assert not os.path.exists(out)
