@@ -121,6 +121,9 @@ def test_bad_line_names_file_and_line(tmp_path):
     write_lines(tmp_path / "ratings.csv", ["userId,movieId,rating,timestamp", "1,2,3.5", "1,3,4,101"])
     with pytest.raises(DataError, match=r"ratings\.csv:2: expected 4 fields"):
         MovieLens("ml-latest-small", str(tmp_path))
+    (tmp_path / "ratings.csv").write_bytes(b"userId,movieId,rating,timestamp\n1,2,3.5,100\n1,\xff3,4,101\n")
+    with pytest.raises(DataError, match=r"ratings\.csv:3: bytes that are not ASCII text"):
+        MovieLens("ml-latest-small", str(tmp_path))
 
 
 def make_zip(folder, inner, files):
