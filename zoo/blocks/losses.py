@@ -1,6 +1,8 @@
 """Losses: each returns one value per example, shape ``(batch,)``; the loop sums them."""
 from mxnet.gluon.loss import Loss
 
+from .ops import row_sum
+
 
 class SquaredLoss(Loss):
     """``(pred - label) ** 2`` (no factor 1/2, so its mean is the mean squared error).
@@ -29,9 +31,9 @@ class EmbeddingPenalty(Loss):
         self.strength = strength
 
     def hybrid_forward(self, F, *embeddings):
-        total = F.sum(F.square(embeddings[0]), axis=-1)
+        total = row_sum(F, F.square(embeddings[0]))
         for x in embeddings[1:]:
-            total = total + F.sum(F.square(x), axis=-1)
+            total = total + row_sum(F, F.square(x))
         return self.strength * total
 
 
@@ -48,7 +50,7 @@ class NegativeSamplingLoss(Loss):
         super().__init__(weight, batch_axis, **kwargs)
 
     def hybrid_forward(self, F, pos, neg):
-        return F.Activation(-pos, act_type="softrelu") + F.sum(F.Activation(neg, act_type="softrelu"), axis=-1)
+        return F.Activation(-pos, act_type="softrelu") + row_sum(F, F.Activation(neg, act_type="softrelu"))
 
 
 class LogisticPairLoss(Loss):

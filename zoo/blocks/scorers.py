@@ -2,6 +2,8 @@
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
+from .ops import row_sum
+
 
 class DotScorer(HybridBlock):
     """Dot product, plus optional per-id biases and a learned global offset.
@@ -27,7 +29,7 @@ class DotScorer(HybridBlock):
                 self.offset = self.params.get("offset", shape=(1,), init=mx.init.Constant(offset))
 
     def hybrid_forward(self, F, a, b, *biases, offset=None):
-        score = F.sum(a * b, axis=-1)  # (batch,)
+        score = row_sum(F, a * b)  # (batch,)
         for bias in biases:
             score = score + F.reshape(bias, shape=(-1,))
         if offset is not None:

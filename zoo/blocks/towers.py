@@ -2,6 +2,8 @@
 import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
 
+from .ops import row_sum
+
 
 class EmbeddingTower(HybridBlock):
     """An embedding table, optionally followed by dense layers.
@@ -52,7 +54,7 @@ class EmbeddingTower(HybridBlock):
 
 def l2_normalize(F, x, eps=1e-12):
     """Rows of ``x`` scaled to unit length, from elementary operators (``L2Normalization`` has no ONNX export)."""
-    return F.broadcast_div(x, F.sqrt(F.sum(F.square(x), axis=-1, keepdims=True) + eps))
+    return F.broadcast_div(x, F.reshape(F.sqrt(row_sum(F, F.square(x)) + eps), shape=(-1, 1)))
 
 
 class ConvTower(HybridBlock):
