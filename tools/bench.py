@@ -56,7 +56,8 @@ def zoo_mf(data_root, seed):
     with open(os.path.join(run, "log.jsonl")) as f:
         epochs = [json.loads(line) for line in f]
     to_best = sum(e["seconds"] for e in epochs[:results["best_epoch"]])
-    n_train = sum(1 for _ in open(os.path.join(data_root, "ratings.csv"))) - 1
+    with open(os.path.join(data_root, "ratings.csv")) as f:
+        n_train = sum(1 for _ in f) - 1
     return {"system": "zoo biased MF", "rmse": results["test"]["rmse"], "seconds": wall,
             "seconds_to_final": to_best, "ratings_per_s": n_train * 0.9 * len(epochs) / max(wall, 1e-9)}
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..registry import DATASETS
 from ..train.metrics import recall_at_k, regression_metrics, roc_auc
-from .download import DataError, download
+from .download import DataError, cache_dir, download
 from .idx import read_idx
 from .splits import random_split
 
@@ -28,11 +28,6 @@ IDX_SOURCES = {
 IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
-
-
-def default_root(name):
-    cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
-    return os.path.join(cache, name)
 
 
 def load_idx_split(root, split, variant="mnist"):
@@ -148,7 +143,7 @@ class ImagePairs:
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
                  positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
                  pairs_per_image=0, seed=0):
-        root = os.path.expanduser(root or default_root(variant))
+        root = os.path.expanduser(root or cache_dir(variant))
         self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
         self.pairs_per_image = pairs_per_image
         rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ import numpy as np
 from ..registry import DATASETS
 from ..train.metrics import regression_metrics
 from .batches import iterate_batches
-from .download import DataError, download, extract_zip
+from .download import DataError, cache_dir, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
 from .splits import random_split, temporal_split
@@ -40,11 +40,6 @@ VARIANTS = {
                                None, (0.5, 5.0)),
 }
 FOLDS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")  # ML-100K's canonical base/test pairs
-
-
-def default_root(variant):
-    cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
-    return os.path.join(cache, "movielens", variant)
 
 
 def fetch(variant, root):
@@ -127,7 +122,7 @@ class MovieLens:
                 split, ", ".join(FOLDS)))
         if split in FOLDS and variant != "ml-100k":
             raise DataError("data.split=%s exists only for data.variant=ml-100k" % split)
-        self.variant, self.root = variant, os.path.expanduser(root or default_root(variant))
+        self.variant, self.root = variant, os.path.expanduser(root or cache_dir("movielens", variant))
         fetch(variant, self.root)
         spec = VARIANTS[variant]
         self.skipped = 0

@@ -16,7 +16,7 @@ import gluonnlp
 import numpy as np
 
 from ..registry import DATASETS
-from .download import DataError, download, extract_zip
+from .download import DataError, cache_dir, download, extract_zip
 from .skipgram import UnigramSampler, keep_probabilities, skipgram_pairs, subsample
 from .wordsets import SETS, locate, read_analogies, read_similarity
 
@@ -27,11 +27,6 @@ TOKEN_PATTERN = r"[a-z0-9]+('[a-z]+)?"
 # gluonnlp's Text8 checks.
 TEXT8_URL = "http://mattmahoney.net/dc/text8.zip"
 TEXT8_SHA1 = "0dc3edebc970dcc96137e7deda4d9995af9d93de"
-
-
-def default_root(name):
-    cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
-    return os.path.join(cache, name)
 
 
 def fetch_text8(root):
@@ -173,7 +168,7 @@ class TextCorpus:
         if corpus and not paths:
             if corpus != "text8":
                 raise DataError("unknown corpus %r (data.corpus); choose text8, or list files in data.paths" % corpus)
-            paths.append(fetch_text8(os.path.expanduser(root or default_root(corpus))))
+            paths.append(fetch_text8(os.path.expanduser(root or cache_dir(corpus))))
         if not paths:
             raise DataError("no corpus: set data.paths to text files or data.corpus to text8")
         self.corpus = Corpus(paths, Tokenizer(token_pattern, lowercase), min_count, max_vocab, chunk_tokens,
@@ -184,7 +179,7 @@ class TextCorpus:
         self.sampler = UnigramSampler(self.corpus.counts)
         self.meta = {"vocab_size": len(self.vocab), "negatives": negatives, "shared_negatives": shared_negatives}
         self.words_seen = 0   # words left after subsampling in the last epoch (gensim's "effective words")
-        self._eval = self._load_eval_sets(os.path.expanduser(eval_root or default_root("word-eval")),
+        self._eval = self._load_eval_sets(os.path.expanduser(eval_root or cache_dir("word-eval")),
                                           eval_sets, eval_download)
 
     @classmethod

@@ -86,14 +86,17 @@ class MatrixFactorization(HybridBlock):
         """The bias rows of a batch: a list of ``(batch, 1)`` arrays, empty without biases."""
         return [bias(ids) for bias, ids in ((self.user_bias, users), (self.item_bias, items)) if bias is not None]
 
-    def hybrid_forward(self, F, users, items):
-        u, v = self.user_tower(users), self.item_tower(items)   # (batch, dim) each
-        return self.scorer(u, v, *self.biases(users, items))   # (batch,)
+    def hybrid_forward(self, F, users, items, *user_inputs):
+        u, v = self.user_tower(users, *user_inputs), self.item_tower(items)   # (batch, dim) each
+        return self.scorer(u, v, *self.biases(users, items))                   # (batch,)
 
-    def loss(self, users, items, ratings):
-        """Per-example training loss ``(batch,)``: squared error plus the penalty on the rows used."""
-        u, v = self.user_tower(users), self.item_tower(items)  # (batch, dim) each
-        biases = self.biases(users, items)                   # (batch, 1) each
+    def loss(self, users, items, *rest):
+        """Per-example training loss ``(batch,)``: squared error plus the penalty on the rows used.
+
+        ``rest`` is ``(ratings,)``, or extra user-tower inputs then the ratings (SVD++'s rated items)."""
+        *user_inputs, ratings = rest
+        u, v = self.user_tower(users, *user_inputs), self.item_tower(items)  # (batch, dim) each
+        biases = self.biases(users, items)                                 # (batch, 1) each
         loss = self.loss_fn(self.scorer(u, v, *biases), ratings)
         if self.penalty is not None:
             loss = loss + self.penalty(u, v, *biases)
@@ -140,15 +143,3 @@ class SVDpp(MatrixFactorization):
     @staticmethod
     def example_inputs(meta, batch=1):
         return MatrixFactorization.example_inputs(meta, batch) + [mx.nd.zeros((batch, meta["num_items"]))]
-
-    def hybrid_forward(self, F, users, items, rated):
-        u, v = self.user_tower(users, rated), self.item_tower(items)   # (batch, dim) each
-        return self.scorer(u, v, *self.biases(users, items))           # (batch,)
-
-    def loss(self, users, items, rated, ratings):
-        u, v = self.user_tower(users, rated), self.item_tower(items)
-        biases = self.biases(users, items)
-        loss = self.loss_fn(self.scorer(u, v, *biases), ratings)
-        if self.penalty is not None:
-            loss = loss + self.penalty(u, v, *biases)
-        return loss
