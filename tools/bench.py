@@ -42,12 +42,12 @@ def isolated(fn, **kwargs):
 
 
 # ---------------------------------------------------------------------------------------------------- MF
-def zoo_mf(data_root, seed):
+def zoo_mf(data_root, seed, config):
     import logging
     from zoo.config import load_config
     from zoo.train.run import train
     logging.disable(logging.WARNING)
-    cfg = load_config(os.path.join(ROOT, "configs", "movielens_mf.yaml"),
+    cfg = load_config(os.path.join(ROOT, "configs", config),
                       ["data.root=%s" % data_root, "data.seed=%d" % seed, "train.progress=false"])
     run = "/tmp/zoo-bench-mf-%d" % os.getpid()
     started = time.time()
@@ -58,7 +58,7 @@ def zoo_mf(data_root, seed):
     to_best = sum(e["seconds"] for e in epochs[:results["best_epoch"]])
     with open(os.path.join(data_root, "ratings.csv")) as f:
         n_train = sum(1 for _ in f) - 1
-    return {"system": "zoo biased MF", "rmse": results["test"]["rmse"], "seconds": wall,
+    return {"system": "zoo " + config, "rmse": results["test"]["rmse"], "seconds": wall,
             "seconds_to_final": to_best, "ratings_per_s": n_train * 0.9 * len(epochs) / max(wall, 1e-9)}
 
 
@@ -155,6 +155,11 @@ def table(rows, columns):
         print("  ".join(fmt(r.get(c)).ljust(w) for c, w in zip(columns, widths)))
 
 
+def ratio(ours, peer, keys):
+    """``{key: ours[key] / peer[key]}`` for the keys both measured."""
+    return {k: ours[k] / peer[k] for k in keys if isinstance(ours.get(k), float) and isinstance(peer.get(k), float)}
+
+
 def fmt(value):
     if isinstance(value, float):
         return "%.4g" % value
@@ -167,6 +172,8 @@ def main(argv=None):
     mf = sub.add_parser("mf")
     mf.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "movielens", "ml-latest-small"))
     mf.add_argument("--seed", type=int, default=0)
+    mf.add_argument("--configs", nargs="+", default=["movielens_mf_fast.yaml", "movielens_mf.yaml"],
+                    help="zoo configs (in configs/) to run against the peer")
     mf.add_argument("--synthetic", action="store_true", help="one epoch on a MovieLens-20M-sized synthetic table")
     mf.add_argument("--users", type=int, default=138493)
     mf.add_argument("--items", type=int, default=26744)
@@ -185,22 +192,17 @@ def main(argv=None):
         table([row], ["system", "seconds", "ratings_per_s", "peak_rss_mb", "train_loss", "error"])
         return 0
     if args.task == "mf":
-        ours = isolated(zoo_mf, data_root=args.data_root, seed=args.seed)
+        ours = [isolated(zoo_mf, data_root=args.data_root, seed=args.seed, config=c) for c in args.configs]
         peer = isolated(surprise_svd, data_root=args.data_root, seed=args.seed)
-        ratio = {"system": "ratio zoo/peer"}
-        for key in ("rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb"):
-            if isinstance(ours.get(key), float) and isinstance(peer.get(key), float):
-                ratio[key] = ours[key] / peer[key]
-        table([ours, peer, ratio], ["system", "rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb",
-                                    "error"])
+        ratios = [dict(ratio(row, peer, ("rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb")),
+                       system="ratio %s/peer" % config) for row, config in zip(ours, args.configs)]
+        table(ours + [peer] + ratios, ["system", "rmse", "seconds", "seconds_to_final", "ratings_per_s",
+                                       "peak_rss_mb", "error"])
         return 0
     ours = isolated(zoo_word2vec, data_root=args.data_root, epochs=args.epochs, extra=args.zoo)
     peer = isolated(gensim_word2vec, data_root=args.data_root, epochs=args.epochs)
-    ratio = {"system": "ratio zoo/peer"}
-    for key in ("wordsim353", "analogy", "seconds", "peak_rss_mb"):
-        if isinstance(ours.get(key), float) and isinstance(peer.get(key), float):
-            ratio[key] = ours[key] / peer[key]
-    table([ours, peer, ratio], ["system", "wordsim353", "analogy", "seconds", "peak_rss_mb", "error"])
+    table([ours, peer, dict(ratio(ours, peer, ("wordsim353", "analogy", "seconds", "peak_rss_mb")),
+                            system="ratio zoo/peer")], ["system", "wordsim353", "analogy", "seconds", "peak_rss_mb", "error"])
     return 0
 
 

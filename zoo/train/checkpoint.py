@@ -3,6 +3,7 @@ renamed, so a crash (even ``kill -9``) at any moment leaves the previous checkpo
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import mxnet as mx
 import numpy as np
@@ -11,13 +12,40 @@ import numpy as np
 def save_checkpoint(path, model, trainer=None, meta=None, arrays=None):
     """Write ``path`` (an ``.npz``): the model's parameters, ``trainer``'s optimizer state, a JSON-able ``meta``
     dict and extra numpy ``arrays`` (e.g. id maps)."""
+    write_content(path, checkpoint_content(model, trainer, meta, arrays))
+
+
+def checkpoint_content(model, trainer=None, meta=None, arrays=None):
+    """The arrays of a checkpoint, copied to the host: training may go on while they are written."""
     content = {"param/" + name: p.data().asnumpy() for name, p in _params(model).items()}
     if trainer is not None:
         content["trainer"] = np.frombuffer(_trainer_bytes(trainer), dtype=np.uint8)
     content["meta"] = np.frombuffer(json.dumps(meta or {}).encode(), dtype=np.uint8)
     for key, value in (arrays or {}).items():
         content["array/" + key] = np.asarray(value)
+    return content
+
+
+def write_content(path, content):
     atomic_write(path, lambda f: np.savez(f, **content))
+
+
+class BackgroundWriter:
+    """Writes checkpoints in one background thread, in the order they were submitted, so that the disk (``savez``
+    and ``fsync`` cost as much as a whole epoch of a small model) does not hold up training. :meth:`wait` blocks
+    until every write is on disk and re-raises the first error."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._pending = []
+
+    def submit(self, path, content):
+        self._pending.append(self._pool.submit(write_content, path, content))
+
+    def wait(self):
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
 
 
 def load_checkpoint(path, model, trainer=None):

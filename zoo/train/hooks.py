@@ -9,7 +9,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import save_checkpoint
+from .checkpoint import BackgroundWriter, checkpoint_content
 from .loop import Hook, Interrupted, TrainingError
 
 log = logging.getLogger(__name__)
@@ -119,11 +119,13 @@ class Checkpoint(Hook):
     """Writes ``last.npz`` after every epoch and ``best.npz`` when the monitored metric improved.
 
     A checkpoint holds the parameters, the optimizer state, the epoch, every hook's state and ``arrays`` (such as
-    the id maps), so ``--resume`` continues exactly where the run stopped.
+    the id maps), so ``--resume`` continues exactly where the run stopped. Files are written in the background
+    while the next epoch trains; the loop waits for them at its end and before an interrupt returns.
     """
 
     def __init__(self, folder, arrays=None, extra_meta=None):
         self.folder, self.arrays, self.extra_meta = folder, arrays or {}, extra_meta or {}
+        self.writer = BackgroundWriter()
 
     def meta(self, loop):
         return dict(self.extra_meta, epoch=loop.epoch, step=loop.step, step_in_epoch=loop.step_in_epoch,
@@ -133,13 +135,20 @@ class Checkpoint(Hook):
     def after_epoch(self, loop):
         meta = self.meta(loop)
         if getattr(loop, "improved", True):
-            save_checkpoint(os.path.join(self.folder, "best.npz"), loop.model, None, meta, self.arrays)
-        self.save_last(loop, meta)
+            self.writer.submit(os.path.join(self.folder, "best.npz"),
+                               checkpoint_content(loop.model, None, meta, self.arrays))
+        self.writer.submit(os.path.join(self.folder, "last.npz"),
+                           checkpoint_content(loop.model, loop.trainer, meta, self.arrays))
 
-    def save_last(self, loop, meta=None):
-        """``last.npz`` now (also mid-epoch, for a resume that skips the batches already trained)."""
-        save_checkpoint(os.path.join(self.folder, "last.npz"), loop.model, loop.trainer, meta or self.meta(loop),
-                        self.arrays)
+    def after_train(self, loop):
+        self.writer.wait()
+
+    def save_last(self, loop):
+        """``last.npz`` now, on disk when this returns (also mid-epoch, for a resume that skips the batches
+        already trained)."""
+        self.writer.submit(os.path.join(self.folder, "last.npz"),
+                           checkpoint_content(loop.model, loop.trainer, self.meta(loop), self.arrays))
+        self.writer.wait()
 
 
 class StopOnSignal(Hook):
