@@ -104,3 +104,18 @@ def write_png(path, image):
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
                 chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
     return path
+
+
+def topic_corpus(folder, seed=0):
+    """Sentences that each draw words from one of two topics, and a similarity file that scores same-topic
+    pairs high and cross-topic pairs low."""
+    rng = np.random.default_rng(seed)
+    topics = [["a%d" % i for i in range(15)], ["b%d" % i for i in range(15)]]
+    with open(folder / "corpus.txt", "w") as f:
+        for _ in range(1500):
+            f.write(" ".join(rng.choice(topics[rng.integers(2)], 8)) + "\n")
+    with open(folder / "wordsim353.tsv", "w") as f:
+        f.write("# word1\tword2\tscore\n")
+        for i in range(0, 14, 2):
+            f.write("a%d\ta%d\t9\nb%d\tb%d\t9\na%d\tb%d\t1\nb%d\ta%d\t1\n" % (i, i + 1, i, i + 1, i, i + 1, i, i + 1))
+    return str(folder / "corpus.txt")

@@ -28,6 +28,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 1024
     devices: str = "auto"          # auto (all GPUs, else CPU), cpu, gpu:0,1, cpu:0,1
+    kvstore: str = "device"        # device or local (one process); dist_sync or dist_async (tools/launch.py)
     seed: int = 0
     eval_batch_size: int = 65536
     monitor: str = ""              # metric that picks the best checkpoint and drives early stopping, e.g.

@@ -6,6 +6,8 @@ from mxnet import autograd
 from zoo.blocks import NegativeSamplingLoss
 from zoo.models import SkipGram
 
+from conftest import topic_corpus
+
 
 def softplus(x):
     return np.log1p(np.exp(x))
@@ -50,21 +52,6 @@ def test_skipgram_gradients_are_row_sparse():
     grad = model.context_tower.embedding.weight.grad()
     assert grad.stype == "row_sparse" and sorted(grad.indices.asnumpy().tolist()) == [2, 3, 4]
     assert model.embeddings().shape == (10, 4)
-
-
-def topic_corpus(folder, seed=0):
-    """Sentences that each draw words from one of two topics, and a similarity file that scores same-topic
-    pairs high and cross-topic pairs low."""
-    rng = np.random.default_rng(seed)
-    topics = [["a%d" % i for i in range(15)], ["b%d" % i for i in range(15)]]
-    with open(folder / "corpus.txt", "w") as f:
-        for _ in range(1500):
-            f.write(" ".join(rng.choice(topics[rng.integers(2)], 8)) + "\n")
-    with open(folder / "wordsim353.tsv", "w") as f:
-        f.write("# word1\tword2\tscore\n")
-        for i in range(0, 14, 2):
-            f.write("a%d\ta%d\t9\nb%d\tb%d\t9\na%d\tb%d\t1\nb%d\ta%d\t1\n" % (i, i + 1, i, i + 1, i, i + 1, i, i + 1))
-    return str(folder / "corpus.txt")
 
 
 def test_skipgram_learns_topics(tmp_path):

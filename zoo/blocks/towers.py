@@ -49,7 +49,9 @@ class EmbeddingTower(HybridBlock):
                 self.layers.add(nn.Dropout(dropout))
 
     def hybrid_forward(self, F, ids):
-        return self.layers(self.embedding(ids))  # (batch, out_dim)
+        x = self.embedding(ids)  # (batch, dim)
+        # An empty HybridSequential, hybridized on its own (see zoo.blocks.hybridize_dense), fails in backward.
+        return self.layers(x) if len(self.layers) else x  # (batch, out_dim)
 
 
 def l2_normalize(F, x, eps=1e-12):

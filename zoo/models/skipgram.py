@@ -4,7 +4,8 @@ import dataclasses
 
 from mxnet.gluon import HybridBlock
 
-from ..blocks import CandidateScorer, DotScorer, EmbeddingTower, NegativeSamplingLoss, PairwiseCandidateScorer
+from ..blocks import (CandidateScorer, DotScorer, EmbeddingTower, NegativeSamplingLoss, PairwiseCandidateScorer,
+                      dense_table)
 from ..registry import MODELS
 
 
@@ -75,4 +76,4 @@ class SkipGram(HybridBlock):
 
     def embeddings(self):
         """The input (center-word) vectors, ``(vocab_size, dim)`` numpy: the word vectors word2vec publishes."""
-        return self.center_tower.embedding.weight.data().asnumpy()
+        return dense_table(self.center_tower.embedding.weight).asnumpy()

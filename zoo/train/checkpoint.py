@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import mxnet as mx
 import numpy as np
 
+from ..blocks.sparse import dense_table
+
 
 def save_checkpoint(path, model, trainer=None, meta=None, arrays=None):
     """Write ``path`` (an ``.npz``): the model's parameters, ``trainer``'s optimizer state, a JSON-able ``meta``
@@ -17,7 +19,7 @@ def save_checkpoint(path, model, trainer=None, meta=None, arrays=None):
 
 def checkpoint_content(model, trainer=None, meta=None, arrays=None):
     """The arrays of a checkpoint, copied to the host: training may go on while they are written."""
-    content = {"param/" + name: p.data().asnumpy() for name, p in _params(model).items()}
+    content = {"param/" + name: dense_table(p).asnumpy() for name, p in _params(model).items()}
     if trainer is not None:
         content["trainer"] = np.frombuffer(_trainer_bytes(trainer), dtype=np.uint8)
     content["meta"] = np.frombuffer(json.dumps(meta or {}).encode(), dtype=np.uint8)

@@ -120,11 +120,13 @@ class Checkpoint(Hook):
 
     A checkpoint holds the parameters, the optimizer state, the epoch, every hook's state and ``arrays`` (such as
     the id maps), so ``--resume`` continues exactly where the run stopped. Files are written in the background
-    while the next epoch trains; the loop waits for them at its end and before an interrupt returns.
+    while the next epoch trains; the loop waits for them at its end and before an interrupt returns. Without
+    ``optimizer_state`` (it lives on the servers in distributed training) ``last.npz`` holds the model only.
     """
 
-    def __init__(self, folder, arrays=None, extra_meta=None):
+    def __init__(self, folder, arrays=None, extra_meta=None, optimizer_state=True):
         self.folder, self.arrays, self.extra_meta = folder, arrays or {}, extra_meta or {}
+        self.optimizer_state = optimizer_state
         self.writer = BackgroundWriter()
 
     def meta(self, loop):
@@ -137,18 +139,19 @@ class Checkpoint(Hook):
         if getattr(loop, "improved", True):
             self.writer.submit(os.path.join(self.folder, "best.npz"),
                                checkpoint_content(loop.model, None, meta, self.arrays))
-        self.writer.submit(os.path.join(self.folder, "last.npz"),
-                           checkpoint_content(loop.model, loop.trainer, meta, self.arrays))
+        self.save_last(loop, meta, wait=False)
 
     def after_train(self, loop):
         self.writer.wait()
 
-    def save_last(self, loop):
-        """``last.npz`` now, on disk when this returns (also mid-epoch, for a resume that skips the batches
-        already trained)."""
+    def save_last(self, loop, meta=None, wait=True):
+        """``last.npz`` now (also mid-epoch, for a resume that skips the batches already trained); on disk when
+        this returns if ``wait``."""
+        trainer = loop.trainer if self.optimizer_state else None
         self.writer.submit(os.path.join(self.folder, "last.npz"),
-                           checkpoint_content(loop.model, loop.trainer, self.meta(loop), self.arrays))
-        self.writer.wait()
+                           checkpoint_content(loop.model, trainer, meta or self.meta(loop), self.arrays))
+        if wait:
+            self.writer.wait()
 
 
 class StopOnSignal(Hook):

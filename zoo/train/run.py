@@ -12,10 +12,12 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
+from ..blocks.sparse import hybridize_dense, row_sparse_tables
 from ..config import ConfigError, load_config, save_config
 from ..registry import DATASETS, MODELS
 from .checkpoint import atomic_write, load_checkpoint, read_checkpoint
 from .context import parse_devices
+from .distributed import ParameterServerTrainer, create_kvstore, is_distributed, server_lr_scheduler, shard_batches
 from .hooks import (Checkpoint, EarlyStopping, Evaluate, JsonlLog, LearningRateSchedule, ProgressBar,
                     StopOnNonFinite, StopOnSignal, TrackBest)
 from .inference import predict
@@ -36,13 +38,16 @@ def build_model(cfg, dataset):
     return MODELS.get(cfg.model.name).from_config(cfg.model, dataset)
 
 
-def make_trainer(model, optim):
+def make_trainer(model, optim, kvstore="device"):
     """A ``gluon.Trainer`` for the ``optim`` config section; an unknown optimizer lists the choices."""
     known = sorted(n for n in mx.optimizer.Optimizer.opt_registry if n != "test")  # "test" is MXNet's own
     if optim.name.lower() not in known:
         raise ConfigError("optim.name: unknown optimizer %r; choose one of: %s" % (optim.name, ", ".join(known)))
-    params = {"learning_rate": optim.lr, "wd": optim.wd, **optim.args}
-    return gluon.Trainer(model.collect_params(), optim.name, params)
+    return gluon.Trainer(model.collect_params(), optim.name, optimizer_params(optim), kvstore=kvstore)
+
+
+def optimizer_params(optim):
+    return {"learning_rate": optim.lr, "wd": optim.wd, **optim.args}
 
 
 def evaluate(model, dataset, names, device, batch_size):
@@ -76,16 +81,21 @@ def train(cfg, run_dir, resume=False):
     np.random.seed(t.seed)
     dataset = build_dataset(cfg)
     model = build_model(cfg, dataset)
+    steps = -(-dataset.num_examples("train") // t.batch_size)
+    cluster = Cluster(t.kvstore, t.batch_size, resume) if is_distributed(t.kvstore) else None
+    if cluster:
+        row_sparse_tables(model)  # the tables live on the servers; workers pull the rows of each batch
+        run_dir = cluster.worker_dir(run_dir)
     model.initialize(ctx=devices)
     if t.hybridize:
-        model.hybridize(static_alloc=True)
-    trainer = make_trainer(model, cfg.optim)
+        hybridize_dense(model, static_alloc=True)  # model.hybridize() when there is no row_sparse table
+    trainer = cluster.trainer(model, cfg.optim, t.epochs, steps) if cluster else make_trainer(model, cfg.optim,
+                                                                                                t.kvstore)
 
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     track = TrackBest(t.monitor, t.monitor_mode)
-    checkpoint = Checkpoint(ckpt_dir, arrays=dataset.state(), extra_meta={"model": cfg.model.name,
-                                                                          "data": dataset.meta})
-    steps = -(-dataset.num_examples("train") // t.batch_size)
+    checkpoint = Checkpoint(ckpt_dir, arrays=dataset.state(), optimizer_state=not cluster,
+                            extra_meta={"model": cfg.model.name, "data": dataset.meta})
     hooks = [Reseed(t.seed),
              LearningRateSchedule(cfg.optim.lr, cfg.optim.schedule, t.epochs, cfg.optim.gamma,
                                   cfg.optim.step_epochs, cfg.optim.warmup_epochs, cfg.optim.min_lr, steps),
@@ -95,9 +105,11 @@ def train(cfg, run_dir, resume=False):
              StopOnSignal(checkpoint)]
     if t.progress:
         hooks.append(ProgressBar(steps, t.log_every))
-    loop = TrainLoop(model, trainer, lambda epoch: dataset.batches("train", t.batch_size, shuffle=True,
-                                                                   seed=[t.seed, epoch]),
-                     devices, t.epochs, hooks)
+    def batches(epoch):
+        if cluster:
+            return cluster.shard(dataset.batches("train", cluster.local_batch, shuffle=True, seed=[t.seed, epoch]))
+        return dataset.batches("train", t.batch_size, shuffle=True, seed=[t.seed, epoch])
+    loop = TrainLoop(model, trainer, batches, devices, t.epochs, hooks)
     last = os.path.join(ckpt_dir, "last.npz")
     if resume and os.path.exists(last):
         resume_from(last, loop)
@@ -106,12 +118,44 @@ def train(cfg, run_dir, resume=False):
     save_config(cfg, os.path.join(run_dir, "config.yaml"))
     loop.run()
 
-    load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
+    if cluster:  # loading into the training model would reset the servers' tables: test a dense copy instead
+        model = load_model(run_dir, device=devices[0])[1]
+    else:
+        load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
     results = evaluate(model, dataset, dataset.eval_sets(final=True), devices[0], t.eval_batch_size)
     results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
     atomic_write(os.path.join(run_dir, "results.json"),
                  lambda f: f.write(json.dumps(results, indent=2).encode()))
     return results
+
+
+class Cluster:
+    """This worker's place in parameter-server training (``train.kvstore: dist_sync | dist_async``): the kvstore,
+    the worker's share of each global batch, and its run folder (worker 0 writes ``run_dir``, worker ``r`` the
+    folder ``run_dir/worker-r``)."""
+
+    def __init__(self, kind, batch_size, resume=False):
+        if resume:
+            raise ConfigError("--resume: not possible with train.kvstore=%s (the optimizer state lives on the "
+                              "servers, which MXNet cannot save); start the run again" % kind)
+        self.kind, self.kvstore = kind, create_kvstore(kind)
+        self.rank, self.workers = self.kvstore.rank, self.kvstore.num_workers
+        if batch_size % self.workers:
+            raise ConfigError("train.batch_size=%d: the global batch must divide by the %d workers"
+                              % (batch_size, self.workers))
+        self.local_batch = batch_size // self.workers
+        log.info("worker %d of %d, %d examples a step each", self.rank, self.workers, self.local_batch)
+
+    def worker_dir(self, run_dir):
+        return os.path.join(run_dir, "worker-%d" % self.rank) if self.rank else run_dir
+
+    def trainer(self, model, optim, epochs, steps_per_epoch):
+        updates = steps_per_epoch * (self.workers if self.kind == "dist_async" else 1)
+        return ParameterServerTrainer(model.collect_params(), optim.name, optimizer_params(optim), self.kvstore,
+                                      self.local_batch, server_lr_scheduler(optim, epochs, updates))
+
+    def shard(self, batches):
+        return shard_batches(batches, self.rank, self.workers, self.local_batch)
 
 
 def resume_from(path, loop):
