@@ -9,7 +9,6 @@ import os
 import mxnet as mx
 from mxnet import gluon
 
-from ..blocks.sparse import row_sparse_tables
 from ..config import ConfigError
 
 KVSTORES = ("device", "local", "dist_sync", "dist_async")
