@@ -38,6 +38,7 @@ class TrainConfig:
     hybridize: bool = True
     progress: bool = True          # tqdm bar with loss and samples/s
     log_every: int = 50            # steps between loss read-outs (each one waits for the device)
+    prefetch: int = 0              # batches a background thread prepares ahead (for GPUs; no gain on 2 CPU cores)
 
 
 @dataclasses.dataclass

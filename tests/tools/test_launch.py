@@ -57,6 +57,7 @@ def test_mf_on_parameter_servers_matches_one_process(tmp_path, ratings_dir, kvst
     proc = launch(config, out, ["model.dim=8", "train.kvstore=" + kvstore])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "worker 0 of 2" in proc.stderr and "worker 1 of 2" in proc.stderr
+    assert proc.stderr.count("4 embedding tables are row_sparse on the servers") == 2  # factors and biases
     assert "2 workers and 1 servers finished" in proc.stderr
     ours, theirs = read_json(os.path.join(out, "results.json")), read_json(os.path.join(single, "results.json"))
     if kvstore == "dist_sync":

@@ -1,4 +1,6 @@
 """Batches by index slicing of numpy arrays: one gather per epoch, then views (no per-example Python)."""
+import queue
+import threading
 
 
 def iterate_batches(arrays, batch_size, rng=None):
@@ -9,3 +11,43 @@ def iterate_batches(arrays, batch_size, rng=None):
         arrays = [a[perm] for a in arrays]
     for start in range(0, n, batch_size):
         yield tuple(a[start:start + batch_size] for a in arrays)
+
+
+def prefetch(batches, depth=2):
+    """Yield the items of ``batches`` while a background thread prepares the next ``depth`` of them: numpy
+    releases the GIL in its heavy loops, so making batches (shuffling, skip-gram pairs, negatives) overlaps with
+    the training step. An error in the producer is raised here, at the item where it happened."""
+    if depth <= 0:
+        yield from batches
+        return
+    items, stop = queue.Queue(maxsize=depth), threading.Event()
+
+    def produce():
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        items.put((None, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    return
+        except BaseException as err:  # handed to the consumer, which raises it
+            items.put((err, None))
+            return
+        items.put((StopIteration, None))
+
+    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            err, item = items.get()
+            if err is StopIteration:
+                return
+            if err is not None:
+                raise err
+            yield item
+    finally:
+        stop.set()  # the consumer stopped early (or finished): let the producer end
+        thread.join()

@@ -14,6 +14,7 @@ from mxnet import gluon
 
 from ..blocks.sparse import hybridize_dense, row_sparse_tables
 from ..config import ConfigError, load_config, save_config
+from ..data.batches import prefetch
 from ..registry import DATASETS, MODELS
 from .checkpoint import atomic_write, load_checkpoint, read_checkpoint
 from .context import parse_devices
@@ -84,7 +85,8 @@ def train(cfg, run_dir, resume=False):
     steps = -(-dataset.num_examples("train") // t.batch_size)
     cluster = Cluster(t.kvstore, t.batch_size, resume) if is_distributed(t.kvstore) else None
     if cluster:
-        row_sparse_tables(model)  # the tables live on the servers; workers pull the rows of each batch
+        tables = row_sparse_tables(model)  # the tables live on the servers; workers pull the rows of each batch
+        log.info("%d embedding tables are row_sparse on the servers", tables)
         run_dir = cluster.worker_dir(run_dir)
     model.initialize(ctx=devices)
     if t.hybridize:
@@ -107,8 +109,10 @@ def train(cfg, run_dir, resume=False):
         hooks.append(ProgressBar(steps, t.log_every))
     def batches(epoch):
         if cluster:
-            return cluster.shard(dataset.batches("train", cluster.local_batch, shuffle=True, seed=[t.seed, epoch]))
-        return dataset.batches("train", t.batch_size, shuffle=True, seed=[t.seed, epoch])
+            stream = cluster.shard(dataset.batches("train", cluster.local_batch, shuffle=True, seed=[t.seed, epoch]))
+        else:
+            stream = dataset.batches("train", t.batch_size, shuffle=True, seed=[t.seed, epoch])
+        return prefetch(stream, t.prefetch)
     loop = TrainLoop(model, trainer, batches, devices, t.epochs, hooks)
     last = os.path.join(ckpt_dir, "last.npz")
     if resume and os.path.exists(last):
