@@ -122,9 +122,12 @@ def zoo_word2vec(data_root, epochs, extra=()):
     run = "/tmp/zoo-bench-w2v-%d" % os.getpid()
     results = train(cfg, run)
     with open(os.path.join(run, "log.jsonl")) as f:
-        seconds = sum(json.loads(line)["seconds"] for line in f)
+        epochs = [json.loads(line) for line in f]
+    seconds = sum(e["seconds"] for e in epochs)
     return {"system": "zoo skip-gram", "wordsim353": results["wordsim353"]["spearman"],
-            "analogy": results["analogy"]["accuracy"], "seconds": seconds}
+            "analogy": results["analogy"]["accuracy"], "seconds": seconds,
+            "words_per_s": sum(e["train.words"] for e in epochs) / seconds,
+            "pairs_per_s": sum(e["train.samples"] for e in epochs) / seconds}
 
 
 def gensim_word2vec(data_root, epochs, workers=2):
@@ -137,15 +140,16 @@ def gensim_word2vec(data_root, epochs, workers=2):
     for name in TEXTS:
         with open(os.path.join(data_root, name), encoding="utf-8", errors="replace") as f:
             sentences += [s for s in (tok(line) for line in f) if s]
+    model = Word2Vec(sg=1, negative=5, vector_size=100, window=5, min_count=5, sample=1e-3, workers=workers, seed=0)
+    model.build_vocab(sentences)
     started = time.time()
-    model = Word2Vec(sentences, sg=1, negative=5, vector_size=100, window=5, min_count=5, sample=1e-3,
-                     epochs=epochs, workers=workers, seed=0)
+    effective, _ = model.train(sentences, total_examples=model.corpus_count, epochs=epochs)
     seconds = time.time() - started
     index = model.wv.key_to_index
     ws = similarity_score(model.wv.vectors, index, read_similarity(os.path.join(data_root, "wordsim353.tsv")))
     an = analogy_score(model.wv.vectors, index, read_analogies(os.path.join(data_root, "questions-words.txt")))
     return {"system": "gensim skip-gram (workers=%d)" % workers, "wordsim353": ws["spearman"],
-            "analogy": an["accuracy"], "seconds": seconds}
+            "analogy": an["accuracy"], "seconds": seconds, "words_per_s": effective / seconds}
 
 
 def table(rows, columns):
@@ -201,8 +205,9 @@ def main(argv=None):
         return 0
     ours = isolated(zoo_word2vec, data_root=args.data_root, epochs=args.epochs, extra=args.zoo)
     peer = isolated(gensim_word2vec, data_root=args.data_root, epochs=args.epochs)
-    table([ours, peer, dict(ratio(ours, peer, ("wordsim353", "analogy", "seconds", "peak_rss_mb")),
-                            system="ratio zoo/peer")], ["system", "wordsim353", "analogy", "seconds", "peak_rss_mb", "error"])
+    keys = ("wordsim353", "analogy", "seconds", "words_per_s", "peak_rss_mb")
+    table([ours, peer, dict(ratio(ours, peer, keys), system="ratio zoo/peer")],
+          ["system", "wordsim353", "analogy", "seconds", "words_per_s", "pairs_per_s", "peak_rss_mb", "error"])
     return 0
 
 

@@ -13,12 +13,13 @@ def softplus(x):
     return np.log1p(np.exp(x))
 
 
-def test_negative_sampling_loss_by_hand(hybridize):
-    loss = NegativeSamplingLoss()
+@pytest.mark.parametrize("weight", [1.0, 5 / 64])
+def test_negative_sampling_loss_by_hand(hybridize, weight):
+    loss = NegativeSamplingLoss(negative_weight=weight)
     if hybridize:
         loss.hybridize()
     pos, neg = np.array([2.0, -1.0]), np.array([[0.5, -0.5, 1.0], [0.0, 2.0, -3.0]])
-    want = -np.log(1 / (1 + np.exp(-pos))) - np.log(1 / (1 + np.exp(neg))).sum(1)
+    want = -np.log(1 / (1 + np.exp(-pos))) - weight * np.log(1 / (1 + np.exp(neg))).sum(1)
     np.testing.assert_allclose(loss(mx.nd.array(pos), mx.nd.array(neg)).asnumpy(), want, rtol=1e-5)
 
 

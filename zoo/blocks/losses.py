@@ -41,16 +41,22 @@ class NegativeSamplingLoss(Loss):
     """Skip-gram negative sampling: ``-log sigmoid(pos) - sum_k log sigmoid(-neg_k)``.
 
     Written with softplus (``-log sigmoid(x) = softplus(-x)``), which stays finite for large scores.
+    ``negative_weight`` scales the negatives' term: with ``K`` negatives shared by a whole batch, ``n / K`` makes
+    it an unbiased estimate of the term for ``n`` negatives a pair, instead of ``K`` full-weight ones.
 
     Inputs: ``pos`` of shape ``(batch,)`` (score of the true pair) and ``neg`` of shape ``(batch, K)`` (scores of
     the negatives). Output: ``(batch,)``.
     """
 
-    def __init__(self, weight=None, batch_axis=0, **kwargs):
+    def __init__(self, negative_weight=1.0, weight=None, batch_axis=0, **kwargs):
         super().__init__(weight, batch_axis, **kwargs)
+        self.negative_weight = negative_weight
 
     def hybrid_forward(self, F, pos, neg):
-        return F.Activation(-pos, act_type="softrelu") + row_sum(F, F.Activation(neg, act_type="softrelu"))
+        negatives = row_sum(F, F.Activation(neg, act_type="softrelu"))
+        if self.negative_weight != 1.0:
+            negatives = negatives * self.negative_weight
+        return F.Activation(-pos, act_type="softrelu") + negatives
 
 
 class LogisticPairLoss(Loss):

@@ -213,6 +213,9 @@ class TextCorpus:
                 shape = (self.negatives,) if self.shared_negatives else (len(center), self.negatives)
                 yield center, contexts[start:start + batch_size], self.sampler(shape, rng)
 
+    def epoch_stats(self):
+        return {"train.words": self.words_seen}
+
     def _load_eval_sets(self, root, names, allow_download):
         sets = {}
         for name in names:

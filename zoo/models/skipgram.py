@@ -34,6 +34,7 @@ class SkipGram(HybridBlock):
         name: str = "skipgram"
         dim: int = 100
         sparse_grad: bool = True
+        negative_weight: float = 1.0  # e.g. 5 / data.negatives with shared negatives: the 5-negative objective
 
     def __init__(self, center_tower, context_tower, scorer, negative_scorer, loss=None, **kwargs):
         super().__init__(**kwargs)
@@ -45,18 +46,19 @@ class SkipGram(HybridBlock):
             self.loss_fn = loss if loss is not None else NegativeSamplingLoss()
 
     @classmethod
-    def create(cls, vocab_size, dim=100, negatives=5, shared_negatives=False, sparse_grad=True):
+    def create(cls, vocab_size, dim=100, negatives=5, shared_negatives=False, sparse_grad=True, negative_weight=1.0):
         """word2vec's setup: input vectors start small and random, output vectors at zero."""
         return cls(EmbeddingTower(vocab_size, dim, sparse_grad=sparse_grad, init_scale=0.5 / dim, prefix="center_"),
                    EmbeddingTower(vocab_size, dim, sparse_grad=sparse_grad, init_scale=0.0, prefix="context_"),
                    DotScorer(prefix="scorer_"),
                    CandidateScorer(negatives) if shared_negatives else PairwiseCandidateScorer(),
-                   prefix="skipgram_")
+                   NegativeSamplingLoss(negative_weight), prefix="skipgram_")
 
     @classmethod
     def from_config(cls, cfg, dataset):
         meta = dataset.meta
-        return cls.create(meta["vocab_size"], cfg.dim, meta["negatives"], meta["shared_negatives"], cfg.sparse_grad)
+        return cls.create(meta["vocab_size"], cfg.dim, meta["negatives"], meta["shared_negatives"], cfg.sparse_grad,
+                          cfg.negative_weight)
 
     @staticmethod
     def example_inputs(meta, batch=1):

@@ -73,6 +73,7 @@ class TrainLoop:
                 self._call("after_step")
             # One host read per epoch, not per step: the device keeps running ahead of Python.
             self.metrics["train.loss"] = self.loss_sum.asscalar() / max(self.samples, 1)
+            self.metrics["train.samples"] = self.samples
             self.epoch += 1
             self.step_in_epoch = 0
             self._call("after_epoch")

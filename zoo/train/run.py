@@ -73,6 +73,17 @@ class Reseed(Hook):
         mx.random.seed(self.seed * 100003 + loop.epoch)
 
 
+class EpochStats(Hook):
+    """Adds the dataset's counts for the epoch just trained to the metrics, if it keeps any (a text corpus:
+    ``train.words``, the words left after subsampling, which gensim calls effective words)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def after_epoch(self, loop):
+        loop.metrics.update(getattr(self.dataset, "epoch_stats", dict)())
+
+
 def train(cfg, run_dir, resume=False):
     """Train the model ``cfg`` describes into ``run_dir``; returns the results dict (also in ``results.json``)."""
     started = time.time()
@@ -101,7 +112,7 @@ def train(cfg, run_dir, resume=False):
     hooks = [Reseed(t.seed),
              LearningRateSchedule(cfg.optim.lr, cfg.optim.schedule, t.epochs, cfg.optim.gamma,
                                   cfg.optim.step_epochs, cfg.optim.warmup_epochs, cfg.optim.min_lr, steps),
-             StopOnNonFinite(t.log_every),
+             StopOnNonFinite(t.log_every), EpochStats(dataset),
              Evaluate(lambda m: flat(evaluate(m, dataset, dataset.eval_sets(), devices[0], t.eval_batch_size))),
              track, EarlyStopping(t.patience), checkpoint, JsonlLog(os.path.join(run_dir, "log.jsonl")),
              StopOnSignal(checkpoint)]
