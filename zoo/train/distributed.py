@@ -4,12 +4,15 @@ Every worker runs the same ``tools/train.py`` command (``tools/launch.py`` start
 variables set). Each takes its own share of every epoch's batches, embedding tables live row_sparse on the
 servers (each worker pulls the rows its batch uses), and the optimizer runs on the servers.
 """
+import logging
 import os
 
 import mxnet as mx
 from mxnet import gluon
 
 from ..config import ConfigError
+
+log = logging.getLogger(__name__)
 
 KVSTORES = ("device", "local", "dist_sync", "dist_async")
 
@@ -92,3 +95,34 @@ def shard_batches(batches, rank, num_workers, batch_size):
             if all(len(b[0]) == batch_size for b in group):
                 yield group[rank]
             group = []
+
+
+class Cluster:
+    """This worker's place in parameter-server training (``train.kvstore: dist_sync | dist_async``): the kvstore,
+    the worker's share of each global batch, and its run folder (worker 0 writes ``run_dir``, worker ``r`` the
+    folder ``run_dir/worker-r``)."""
+
+    def __init__(self, kind, batch_size, resume=False):
+        if resume:
+            raise ConfigError("--resume: not possible with train.kvstore=%s (the optimizer state lives on the "
+                              "servers, which MXNet cannot save); start the run again" % kind)
+        self.kind, self.kvstore = kind, create_kvstore(kind)
+        self.rank, self.workers = self.kvstore.rank, self.kvstore.num_workers
+        if batch_size % self.workers:
+            raise ConfigError("train.batch_size=%d: the global batch must divide by the %d workers"
+                              % (batch_size, self.workers))
+        self.local_batch = batch_size // self.workers
+        log.info("worker %d of %d, %d examples a step each", self.rank, self.workers, self.local_batch)
+
+    def worker_dir(self, run_dir):
+        return os.path.join(run_dir, "worker-%d" % self.rank) if self.rank else run_dir
+
+    def trainer(self, model, optim, optimizer_params, epochs, steps_per_epoch):
+        """A :class:`ParameterServerTrainer` for the ``optim`` config section (its optimizer and learning rate
+        schedule) with ``optimizer_params``; ``steps_per_epoch`` counts global steps."""
+        updates = steps_per_epoch * (self.workers if self.kind == "dist_async" else 1)
+        return ParameterServerTrainer(model.collect_params(), optim.name, optimizer_params, self.kvstore,
+                                      self.local_batch, server_lr_scheduler(optim, epochs, updates))
+
+    def shard(self, batches):
+        return shard_batches(batches, self.rank, self.workers, self.local_batch)

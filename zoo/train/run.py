@@ -18,7 +18,7 @@ from ..data.batches import prefetch
 from ..registry import DATASETS, MODELS
 from .checkpoint import atomic_write, load_checkpoint, read_checkpoint
 from .context import parse_devices
-from .distributed import ParameterServerTrainer, create_kvstore, is_distributed, server_lr_scheduler, shard_batches
+from .distributed import Cluster, is_distributed
 from .hooks import (Checkpoint, EarlyStopping, Evaluate, JsonlLog, LearningRateSchedule, ProgressBar,
                     StopOnNonFinite, StopOnSignal, TrackBest)
 from .inference import predict
@@ -102,8 +102,10 @@ def train(cfg, run_dir, resume=False):
     model.initialize(ctx=devices)
     if t.hybridize:
         hybridize_dense(model, static_alloc=True)  # model.hybridize() when there is no row_sparse table
-    trainer = cluster.trainer(model, cfg.optim, t.epochs, steps) if cluster else make_trainer(model, cfg.optim,
-                                                                                                t.kvstore)
+    if cluster:
+        trainer = cluster.trainer(model, cfg.optim, optimizer_params(cfg.optim), t.epochs, steps)
+    else:
+        trainer = make_trainer(model, cfg.optim, t.kvstore)
 
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     track = TrackBest(t.monitor, t.monitor_mode)
@@ -118,6 +120,7 @@ def train(cfg, run_dir, resume=False):
              StopOnSignal(checkpoint)]
     if t.progress:
         hooks.append(ProgressBar(steps, t.log_every))
+
     def batches(epoch):
         if cluster:
             stream = cluster.shard(dataset.batches("train", cluster.local_batch, shuffle=True, seed=[t.seed, epoch]))
@@ -142,35 +145,6 @@ def train(cfg, run_dir, resume=False):
     atomic_write(os.path.join(run_dir, "results.json"),
                  lambda f: f.write(json.dumps(results, indent=2).encode()))
     return results
-
-
-class Cluster:
-    """This worker's place in parameter-server training (``train.kvstore: dist_sync | dist_async``): the kvstore,
-    the worker's share of each global batch, and its run folder (worker 0 writes ``run_dir``, worker ``r`` the
-    folder ``run_dir/worker-r``)."""
-
-    def __init__(self, kind, batch_size, resume=False):
-        if resume:
-            raise ConfigError("--resume: not possible with train.kvstore=%s (the optimizer state lives on the "
-                              "servers, which MXNet cannot save); start the run again" % kind)
-        self.kind, self.kvstore = kind, create_kvstore(kind)
-        self.rank, self.workers = self.kvstore.rank, self.kvstore.num_workers
-        if batch_size % self.workers:
-            raise ConfigError("train.batch_size=%d: the global batch must divide by the %d workers"
-                              % (batch_size, self.workers))
-        self.local_batch = batch_size // self.workers
-        log.info("worker %d of %d, %d examples a step each", self.rank, self.workers, self.local_batch)
-
-    def worker_dir(self, run_dir):
-        return os.path.join(run_dir, "worker-%d" % self.rank) if self.rank else run_dir
-
-    def trainer(self, model, optim, epochs, steps_per_epoch):
-        updates = steps_per_epoch * (self.workers if self.kind == "dist_async" else 1)
-        return ParameterServerTrainer(model.collect_params(), optim.name, optimizer_params(optim), self.kvstore,
-                                      self.local_batch, server_lr_scheduler(optim, epochs, updates))
-
-    def shard(self, batches):
-        return shard_batches(batches, self.rank, self.workers, self.local_batch)
 
 
 def resume_from(path, loop):
