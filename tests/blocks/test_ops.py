@@ -1,0 +1,119 @@
+"""zoo's C++ operators (zoo.ops): built with the compiler the test machine has, and equal to MXNet's own."""
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd
+
+from zoo import ops
+from zoo.blocks import DotScorer, EmbeddingPenalty, FusedRatingLoss, SquaredLoss
+from zoo.models import MatrixFactorization
+
+from conftest import ROOT
+
+
+def test_operators_build_and_load():
+    assert ops.load(), "zoo.ops did not load: is g++ installed?"
+    assert hasattr(mx.nd, "zoo_rating_loss") and hasattr(mx.sym, "zoo_rating_loss")
+
+
+def test_fused_rating_loss_equals_the_composite_loss(hybridize):
+    assert ops.load()
+    rng = np.random.default_rng(0)
+    n, d, reg = 300, 24, 0.07
+    arrays = [rng.normal(0, 0.5, (n, d)), rng.normal(0, 0.5, (n, d)), rng.normal(0, 0.3, (n, 1)),
+              rng.normal(0, 0.3, (n, 1)), np.array([3.2]), rng.uniform(0.5, 5, n)]
+    scorer, loss, penalty, fused = DotScorer(offset=3.2), SquaredLoss(), EmbeddingPenalty(reg), FusedRatingLoss(reg)
+    scorer.initialize()
+    for block in (scorer, loss, penalty, fused):
+        if hybridize:
+            block.hybridize()
+    head = mx.nd.array(rng.uniform(0.5, 1.5, n))  # a gradient that differs by row
+    results = []
+    for composite in (True, False):
+        inputs = [mx.nd.array(a) for a in arrays]
+        for x in inputs[:4]:
+            x.attach_grad()
+        offset = scorer.offset.data()
+        with autograd.record():
+            u, v, bu, bi, _, r = inputs
+            if composite:
+                out = loss(scorer(u, v, bu, bi), r) + penalty(u, v, bu, bi)
+            else:
+                out = fused(u, v, bu, bi, offset, r)
+        out.backward(head)
+        results.append([out.asnumpy()] + [x.grad.asnumpy() for x in inputs[:4]] + [scorer.offset.grad().asnumpy()])
+    for want, got in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_mf_trains_the_same_with_and_without_the_fused_loss():
+    rng = np.random.default_rng(1)
+    users, items = mx.nd.array(rng.integers(0, 50, 400)), mx.nd.array(rng.integers(0, 40, 400))
+    ratings = mx.nd.array(rng.uniform(1, 5, 400))
+    outputs = []
+    for fused in (True, False):
+        mx.random.seed(0)
+        model = MatrixFactorization.create(50, 40, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0, fused=fused)
+        assert (model.fused_loss is not None) == fused
+        model.initialize()
+        model.hybridize()
+        trainer = mx.gluon.Trainer(model.collect_params(), "adam", {"learning_rate": 0.05})
+        for _ in range(5):
+            with autograd.record():
+                loss = model.loss(users, items, ratings)
+            loss.backward()
+            trainer.step(400)
+        outputs.append(model(users, items).asnumpy())
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-4, atol=1e-4)
+
+
+def test_without_a_compiler_the_models_fall_back(tmp_path):
+    code = ("import logging, sys; logging.basicConfig(stream=sys.stdout); from zoo import ops; "
+            "from zoo.models import MatrixFactorization; "
+            "print(ops.load(), MatrixFactorization.create(5, 5, mean_rating=3.0).fused_loss)")
+    env = dict(os.environ, CXX="no-such-compiler", ZOO_CACHE=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "no C++ compiler 'no-such-compiler'" in proc.stdout and proc.stdout.strip().endswith("False None")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ, ZOO_CPP_OPS="0"),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("False None"), proc.stdout + proc.stderr
+
+
+def test_a_build_is_cached(tmp_path):
+    first = ops.build(str(tmp_path))
+    stamp = os.path.getmtime(first)
+    assert ops.build(str(tmp_path)) == first and os.path.getmtime(first) == stamp
+    assert [name for name in os.listdir(tmp_path) if name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("sparse_grad", [True, False])
+@pytest.mark.parametrize("extra", [{}, {"wd": 0.01, "clip_gradient": 0.05, "rescale_grad": 0.5}])
+def test_fused_adam_updates_like_adam(sparse_grad, extra, monkeypatch):
+    from zoo.ops.adam import FusedAdam
+    assert ops.load()
+    calls, fused_update = [], mx.nd.zoo_lazy_adam
+    monkeypatch.setattr(mx.nd, "zoo_lazy_adam", lambda *a, **k: calls.append(1) or fused_update(*a, **k))
+    rng = np.random.default_rng(2)
+    batches = [(mx.nd.array(rng.integers(0, 30, 64)), mx.nd.array(rng.integers(0, 20, 64)),
+                mx.nd.array(rng.uniform(1, 5, 64))) for _ in range(4)]
+    weights = []
+    for optimizer in (FusedAdam(learning_rate=0.05, **extra), mx.optimizer.Adam(learning_rate=0.05, **extra)):
+        mx.random.seed(0)
+        model = MatrixFactorization.create(30, 20, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0,
+                                           sparse_grad=sparse_grad)
+        model.initialize()
+        trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
+        for users, items, ratings in batches:
+            with autograd.record():
+                loss = model.loss(users, items, ratings)
+            loss.backward()
+            trainer.step(64)
+        weights.append({k: p.data().asnumpy() for k, p in model._collect_params_with_prefix().items()})
+    for name in weights[0]:
+        np.testing.assert_allclose(weights[0][name], weights[1][name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert len(calls) == (4 * 4 if sparse_grad else 0)  # 4 steps x 4 row_sparse tables; dense ones go to Adam

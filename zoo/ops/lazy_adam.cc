@@ -1,0 +1,108 @@
+// zoo_lazy_adam: Adam's update of the rows a row_sparse gradient names, in one pass over each row, in place.
+//
+// The same arithmetic as MXNet's adam_update with lazy_update=True:
+//   g = clip(rescale_grad * grad + wd * w, clip_gradient);  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   w -= lr * m / (sqrt(v) + epsilon)
+// Inputs: weight (rows, dim), grad row_sparse (rows, dim), mean, var (rows, dim); weight, mean and var are
+// updated in place. Output: (1,), the number of rows updated.
+#include <cmath>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lib_api.h"
+
+using mxnet::ext::MXReturnValue;
+using mxnet::ext::MXSparse;
+using mxnet::ext::MXTensor;
+using mxnet::ext::OpResource;
+using mxnet::ext::MX_FAIL;
+using mxnet::ext::MX_SUCCESS;
+using Attrs = std::unordered_map<std::string, std::string>;
+
+namespace {  // each source file registers its own functions under these names
+
+float attr(const Attrs& attrs, const char* name, float fallback) {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? fallback : std::stof(it->second);
+}
+
+MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                      const OpResource& res) {
+  float* w = (*in)[0].data<float>();
+  const MXSparse* grad = (*in)[1].data<MXSparse>();
+  float *m = (*in)[2].data<float>(), *v = (*in)[3].data<float>();
+  const float lr = attr(attrs, "lr", 0), wd = attr(attrs, "wd", 0), b1 = attr(attrs, "beta1", 0.9f);
+  const float b2 = attr(attrs, "beta2", 0.999f), eps = attr(attrs, "epsilon", 1e-8f);
+  const float scale = attr(attrs, "rescale_grad", 1), clip = attr(attrs, "clip_gradient", -1);
+  const int64_t d = (*in)[0].shape[1], rows = grad->indices_len;
+  const float* gdata = static_cast<const float*>(grad->data);
+#pragma omp parallel for
+  for (int64_t j = 0; j < rows; ++j) {
+    const int64_t row = grad->indices[j];
+    const float* gj = gdata + j * d;
+    float *wr = w + row * d, *mr = m + row * d, *vr = v + row * d;
+#pragma omp simd
+    for (int64_t k = 0; k < d; ++k) {
+      float g = scale * gj[k] + wd * wr[k];
+      if (clip >= 0) g = std::fmax(-clip, std::fmin(clip, g));
+      mr[k] = b1 * mr[k] + (1 - b1) * g;
+      vr[k] = b2 * vr[k] + (1 - b2) * g * g;
+      wr[k] -= lr * mr[k] / (std::sqrt(vr[k]) + eps);
+    }
+  }
+  (*out)[0].data<float>()[0] = static_cast<float>(rows);
+  return MX_SUCCESS;
+}
+
+MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
+  *num_in = 4;
+  *num_out = 1;
+  return MX_SUCCESS;
+}
+
+MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  for (int t : *in)
+    if (t != mxnet::ext::kFloat32) {
+      MX_ERROR_MSG << "zoo_lazy_adam: every input must be float32";
+      return MX_FAIL;
+    }
+  (*out)[0] = mxnet::ext::kFloat32;
+  return MX_SUCCESS;
+}
+
+MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  if ((*in)[0] != mxnet::ext::kDefaultStorage || (*in)[1] != mxnet::ext::kRowSparseStorage ||
+      (*in)[2] != mxnet::ext::kDefaultStorage || (*in)[3] != mxnet::ext::kDefaultStorage) {
+    MX_ERROR_MSG << "zoo_lazy_adam: expected a dense weight, mean and var and a row_sparse gradient";
+    return MX_FAIL;
+  }
+  (*out)[0] = mxnet::ext::kDefaultStorage;
+  return MX_SUCCESS;
+}
+
+MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
+                         std::vector<std::vector<unsigned int>>* out) {
+  const auto& s = *in;
+  if (s[0].size() != 2 || s[1] != s[0] || s[2] != s[0] || s[3] != s[0]) {
+    MX_ERROR_MSG << "zoo_lazy_adam: weight, grad, mean and var must have one (rows, dim) shape";
+    return MX_FAIL;
+  }
+  (*out)[0] = {1};
+  return MX_SUCCESS;
+}
+
+MXReturnValue mutateInputs(const Attrs& attrs, std::vector<int>* indices) {
+  *indices = {0, 2, 3};
+  return MX_SUCCESS;
+}
+
+}  // namespace
+
+REGISTER_OP(zoo_lazy_adam)
+    .setForward(forward, "cpu")
+    .setParseAttrs(parseAttrs)
+    .setInferType(inferType)
+    .setInferSType(inferSType)
+    .setInferShape(inferShape)
+    .setMutateInputs(mutateInputs);
