@@ -15,7 +15,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["zoo", "zoo.*"]),
-    package_data={"zoo.ops": ["*.cc"]},  # compiled on first use, against the installed MXNet's headers
+    package_data={"zoo.ops": ["*.cc", "*.h"]},  # compiled on first use, against the installed MXNet's headers
     python_requires=">=3.8,<3.12",
     install_requires=[NUMPY, "gluonnlp==0.10.0", "tqdm", "pyyaml"],
     extras_require={

@@ -46,7 +46,7 @@ def build(folder=None):
     mx_root = os.path.dirname(os.path.abspath(mx.__file__))
     sources = [os.path.join(here, name) for name in SOURCES] + [os.path.join(mx_root, "src", "lib_api.cc")]
     key = hashlib.sha1(mx.__version__.encode() + " ".join(FLAGS).encode())
-    for path in sources:
+    for path in sources + [os.path.join(here, "common.h")]:
         with open(path, "rb") as f:
             key.update(f.read())
     folder = folder or cache_dir("ops")
@@ -59,7 +59,7 @@ def build(folder=None):
     os.makedirs(folder, exist_ok=True)
     tmp = "%s.%d.tmp" % (target, os.getpid())  # renamed when whole: concurrent builds (launch.py workers) agree
     include = os.path.join(mx_root, "include")
-    cmd = [compiler, *FLAGS, *sources, "-I", include, "-I", os.path.join(include, "mxnet"), "-o", tmp]
+    cmd = [compiler, *FLAGS, *sources, "-I", here, "-I", include, "-I", os.path.join(include, "mxnet"), "-o", tmp]
     log.info("building C++ operators: %s", " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:

@@ -10,22 +10,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common.h"
 #include "lib_api.h"
 
-using mxnet::ext::MXReturnValue;
-using mxnet::ext::MXSparse;
-using mxnet::ext::MXTensor;
-using mxnet::ext::OpResource;
-using mxnet::ext::MX_FAIL;
-using mxnet::ext::MX_SUCCESS;
-using Attrs = std::unordered_map<std::string, std::string>;
+using namespace zoo;  // lib_api's types, Attrs, attr
 
 namespace {  // each source file registers its own functions under these names
-
-float attr(const Attrs& attrs, const char* name, float fallback) {
-  auto it = attrs.find(name);
-  return it == attrs.end() ? fallback : std::stof(it->second);
-}
 
 MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector<MXTensor>* out,
                       const OpResource& res) {
@@ -62,13 +52,7 @@ MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
 }
 
 MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  for (int t : *in)
-    if (t != mxnet::ext::kFloat32) {
-      MX_ERROR_MSG << "zoo_lazy_adam: every input must be float32";
-      return MX_FAIL;
-    }
-  (*out)[0] = mxnet::ext::kFloat32;
-  return MX_SUCCESS;
+  return zoo::float32_only("zoo_lazy_adam", in, out);
 }
 
 MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {

@@ -9,21 +9,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common.h"
 #include "lib_api.h"
 
-using mxnet::ext::MXReturnValue;
-using mxnet::ext::MXTensor;
-using mxnet::ext::OpResource;
-using mxnet::ext::MX_FAIL;
-using mxnet::ext::MX_SUCCESS;
-using Attrs = std::unordered_map<std::string, std::string>;
+using namespace zoo;  // lib_api's types, Attrs, attr
 
 namespace {  // each source file registers its own functions under these names
-
-float attr(const Attrs& attrs, const char* name) {
-  auto it = attrs.find(name);
-  return it == attrs.end() ? 0.0f : std::stof(it->second);
-}
 
 MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector<MXTensor>* out,
                       const OpResource& res) {
@@ -31,7 +22,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   const float *bu = (*in)[2].data<float>(), *bi = (*in)[3].data<float>();
   const float offset = (*in)[4].data<float>()[0], *r = (*in)[5].data<float>();
   float* loss = (*out)[0].data<float>();
-  const float reg = attr(attrs, "reg");
+  const float reg = attr(attrs, "reg", 0);
   const int64_t n = (*in)[0].shape[0], d = (*in)[0].shape[1];
 #pragma omp parallel for
   for (int64_t i = 0; i < n; ++i) {
@@ -58,7 +49,7 @@ MXReturnValue backward(const Attrs& attrs, std::vector<MXTensor>* in, std::vecto
   float *du = (*out)[0].data<float>(), *dv = (*out)[1].data<float>();
   float *dbu = (*out)[2].data<float>(), *dbi = (*out)[3].data<float>();
   float *doffset = (*out)[4].data<float>(), *dr = (*out)[5].data<float>();
-  const float reg = attr(attrs, "reg");
+  const float reg = attr(attrs, "reg", 0);
   const int64_t n = (*in)[1].shape[0], d = (*in)[1].shape[1];
   float total = 0;
 #pragma omp parallel for reduction(+ : total)
@@ -90,13 +81,7 @@ MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
 }
 
 MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  for (int t : *in)
-    if (t != mxnet::ext::kFloat32) {
-      MX_ERROR_MSG << "zoo_rating_loss: every input must be float32";
-      return MX_FAIL;
-    }
-  (*out)[0] = mxnet::ext::kFloat32;
-  return MX_SUCCESS;
+  return zoo::float32_only("zoo_rating_loss", in, out);
 }
 
 MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,

@@ -1,0 +1,40 @@
+// Helpers shared by zoo's operators.
+#ifndef ZOO_OPS_COMMON_H_
+#define ZOO_OPS_COMMON_H_
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lib_api.h"
+
+namespace zoo {
+
+using mxnet::ext::MX_FAIL;
+using mxnet::ext::MX_SUCCESS;
+using mxnet::ext::MXReturnValue;
+using mxnet::ext::MXSparse;
+using mxnet::ext::MXTensor;
+using mxnet::ext::OpResource;
+using Attrs = std::unordered_map<std::string, std::string>;
+
+// A float attribute (MXNet passes them as strings), or ``fallback`` when it was not given.
+inline float attr(const Attrs& attrs, const char* name, float fallback) {
+  auto it = attrs.find(name);
+  return it == attrs.end() ? fallback : std::stof(it->second);
+}
+
+// inferType for operators on float32 only: every input float32, every output float32.
+inline mxnet::ext::MXReturnValue float32_only(const char* op, std::vector<int>* in, std::vector<int>* out) {
+  for (int t : *in)
+    if (t != mxnet::ext::kFloat32) {
+      MX_ERROR_MSG << op << ": every input must be float32";
+      return mxnet::ext::MX_FAIL;
+    }
+  for (int& t : *out) t = mxnet::ext::kFloat32;
+  return mxnet::ext::MX_SUCCESS;
+}
+
+}  // namespace zoo
+
+#endif  // ZOO_OPS_COMMON_H_
