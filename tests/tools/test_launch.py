@@ -70,6 +70,21 @@ def test_mf_on_parameter_servers_matches_one_process(tmp_path, ratings_dir, kvst
         assert abs(other["test"]["rmse"] - ours["test"]["rmse"]) < 1e-9
 
 
+def test_tables_split_across_two_servers(tmp_path, ratings_dir, monkeypatch):
+    # MXNet splits arrays above this many elements by rows over all servers (default 1M): force it here
+    monkeypatch.setenv("MXNET_KVSTORE_BIGARRAY_BOUND", "100")
+    config = mf_config(tmp_path, ratings_dir, epochs=3, batch_size=256)
+    single = str(tmp_path / "single")
+    assert run_tool(["tools/train.py", "--config", config, "--out", single, "model.dim=8"]).returncode == 0
+    out = str(tmp_path / "dist")
+    proc = run_tool(["tools/launch.py", "-n", "2", "-s", "2", "--timeout", "180", "--", sys.executable,
+                     "tools/train.py", "--config", config, "--out", out, "model.dim=8", "train.kvstore=dist_sync"],
+                    timeout=240)
+    assert proc.returncode == 0 and "2 workers and 2 servers finished" in proc.stderr, proc.stderr[-3000:]
+    ours, theirs = read_json(os.path.join(out, "results.json")), read_json(os.path.join(single, "results.json"))
+    assert abs(ours["test"]["rmse"] - theirs["test"]["rmse"]) < 0.01, (ours["test"], theirs["test"])
+
+
 def test_skipgram_dist_sync_matches_one_process(tmp_path):
     corpus = topic_corpus(tmp_path)
     raw = {"model": {"name": "skipgram", "dim": 16},
@@ -153,6 +168,9 @@ def test_dist_kvstore_without_launcher_is_a_config_error(tmp_path, ratings_dir):
                      "train.kvstore=nccl"])
     assert proc.returncode == 2 and "train.kvstore: unknown kvstore 'nccl'" in proc.stderr, proc.stderr
     assert not os.path.exists(tmp_path / "r")
+    proc = run_tool(["tools/train.py", "--config", mf_config(tmp_path, ratings_dir), "--out", str(tmp_path / "r"),
+                     "--resume", "train.kvstore=dist_sync"])
+    assert proc.returncode == 2 and "--resume: not possible with train.kvstore=dist_sync" in proc.stderr
 
 
 def test_launcher_timeout_stops_everything(tmp_path):
