@@ -28,6 +28,11 @@ def checkpoint_content(model, trainer=None, meta=None, arrays=None):
     return content
 
 
+def model_only(content):
+    """``content`` without the optimizer state (what ``best.npz`` keeps)."""
+    return {key: value for key, value in content.items() if key != "trainer"}
+
+
 def write_content(path, content):
     atomic_write(path, lambda f: np.savez(f, **content))
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import BackgroundWriter, checkpoint_content
+from .checkpoint import BackgroundWriter, checkpoint_content, model_only
 from .loop import Hook, Interrupted, TrainingError
 
 log = logging.getLogger(__name__)
@@ -135,23 +135,23 @@ class Checkpoint(Hook):
                     metrics=loop.metrics, hooks={type(h).__name__: h.state_dict() for h in loop.hooks})
 
     def after_epoch(self, loop):
-        meta = self.meta(loop)
+        content = self._content(loop)  # copied off the device once, for both files
         if getattr(loop, "improved", True):
-            self.writer.submit(os.path.join(self.folder, "best.npz"),
-                               checkpoint_content(loop.model, None, meta, self.arrays))
-        self.save_last(loop, meta, wait=False)
+            self.writer.submit(os.path.join(self.folder, "best.npz"), model_only(content))
+        self.writer.submit(os.path.join(self.folder, "last.npz"), content)
 
     def after_train(self, loop):
         self.writer.wait()
 
-    def save_last(self, loop, meta=None, wait=True):
-        """``last.npz`` now (also mid-epoch, for a resume that skips the batches already trained); on disk when
-        this returns if ``wait``."""
+    def save_last(self, loop):
+        """``last.npz`` now, on disk when this returns (also mid-epoch, for a resume that skips the batches
+        already trained)."""
+        self.writer.submit(os.path.join(self.folder, "last.npz"), self._content(loop))
+        self.writer.wait()
+
+    def _content(self, loop):
         trainer = loop.trainer if self.optimizer_state else None
-        self.writer.submit(os.path.join(self.folder, "last.npz"),
-                           checkpoint_content(loop.model, trainer, meta or self.meta(loop), self.arrays))
-        if wait:
-            self.writer.wait()
+        return checkpoint_content(loop.model, trainer, self.meta(loop), self.arrays)
 
 
 class StopOnSignal(Hook):

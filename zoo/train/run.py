@@ -126,12 +126,11 @@ def train(cfg, run_dir, resume=False):
     if t.progress:
         hooks.append(ProgressBar(steps, t.log_every))
 
+    batch_size = cluster.local_batch if cluster else t.batch_size
+
     def batches(epoch):
-        if cluster:
-            stream = cluster.shard(dataset.batches("train", cluster.local_batch, shuffle=True, seed=[t.seed, epoch]))
-        else:
-            stream = dataset.batches("train", t.batch_size, shuffle=True, seed=[t.seed, epoch])
-        return prefetch(stream, t.prefetch)
+        stream = dataset.batches("train", batch_size, shuffle=True, seed=[t.seed, epoch])
+        return prefetch(cluster.shard(stream) if cluster else stream, t.prefetch)
     loop = TrainLoop(model, trainer, batches, devices, t.epochs, hooks)
     last = os.path.join(ckpt_dir, "last.npz")
     if resume and os.path.exists(last):
