@@ -9,7 +9,7 @@ import pytest
 from mxnet import autograd
 
 from zoo import ops
-from zoo.blocks import DotScorer, EmbeddingPenalty, FusedRatingLoss, SquaredLoss
+from zoo.blocks import DotScorer, EmbeddingPenalty, FusedRatingLoss, FusedTableLoss, SquaredLoss
 from zoo.models import MatrixFactorization
 
 from conftest import ROOT
@@ -58,7 +58,7 @@ def test_mf_trains_the_same_with_and_without_the_fused_loss():
     for fused in (True, False):
         mx.random.seed(0)
         model = MatrixFactorization.create(50, 40, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0, fused=fused)
-        assert (model.fused_loss is not None) == fused
+        assert (model.fused_loss is not None) == fused and (model.table_loss is not None) == fused
         model.initialize()
         model.hybridize()
         trainer = mx.gluon.Trainer(model.collect_params(), "adam", {"learning_rate": 0.05})
@@ -69,6 +69,59 @@ def test_mf_trains_the_same_with_and_without_the_fused_loss():
             trainer.step(400)
         outputs.append(model(users, items).asnumpy())
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("sparse_grad", [True, False])
+def test_table_loss_equals_lookups_then_the_composite_loss(hybridize, sparse_grad):
+    assert ops.load()
+    rng = np.random.default_rng(3)
+    n, users, items, d, reg = 500, 40, 25, 16, 0.07  # ids repeat, and some rows are never used
+    tables = [rng.normal(0, 0.5, (users, d)), rng.normal(0, 0.5, (items, d)), rng.normal(0, 0.3, (users, 1)),
+              rng.normal(0, 0.3, (items, 1)), np.array([3.2])]
+    u_ids, i_ids = rng.integers(0, users - 5, n).astype(np.int32), rng.integers(0, items, n).astype(np.int32)
+    r, head = mx.nd.array(rng.uniform(0.5, 5, n)), mx.nd.array(rng.uniform(0.5, 1.5, n))
+    scorer, loss, penalty = DotScorer(), SquaredLoss(), EmbeddingPenalty(reg)
+    fused = FusedTableLoss(reg, sparse_grad=sparse_grad)
+    for block in (scorer, loss, penalty, fused):
+        if hybridize:
+            block.hybridize()
+    results = []
+    for composite in (True, False):
+        params = [mx.nd.array(t) for t in tables]
+        for k, x in enumerate(params):
+            x.attach_grad(stype="row_sparse" if sparse_grad and k < 4 else "default")
+        with autograd.record():
+            if composite:
+                rows = [mx.nd.Embedding(mx.nd.array(ids), t, *t.shape, sparse_grad=sparse_grad)
+                        for ids, t in zip((u_ids, i_ids, u_ids, i_ids), params[:4])]
+                out = loss(scorer(*rows[:2], *rows[2:]) + params[4], r) + penalty(*rows)
+            else:
+                out = fused(mx.nd.array(u_ids, dtype="int32"), mx.nd.array(i_ids, dtype="int32"), *params, r)
+        out.backward(head)
+        if not composite:
+            assert [x.grad.stype for x in params[:4]] == ["row_sparse" if sparse_grad else "default"] * 4
+            if sparse_grad:  # only the rows the batch used, in increasing order
+                assert params[0].grad.indices.asnumpy().tolist() == sorted(set(u_ids.tolist()))
+        results.append([out.asnumpy()] + [x.grad.asnumpy() for x in params])
+    for want, got in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_table_loss_names_an_id_outside_its_table():
+    assert ops.load()
+    tables = [mx.nd.zeros((5, 4)), mx.nd.zeros((3, 4)), mx.nd.zeros((5, 1)), mx.nd.zeros((3, 1)), mx.nd.zeros(1)]
+    ids = mx.nd.array([0, 1, 2, 5], dtype="int32")
+    with pytest.raises(mx.base.MXNetError, match=r"user id 5 \(example 3\) is outside \[0, 5\)"):
+        FusedTableLoss()(ids, mx.nd.zeros(4, dtype="int32"), *tables, mx.nd.zeros(4)).asnumpy()
+
+
+def test_mf_reads_bare_tables_directly_and_towers_through_the_fused_loss():
+    assert ops.load()
+    bare = MatrixFactorization.create(10, 10, dim=4, mean_rating=3.0)
+    towers = MatrixFactorization.create(10, 10, dim=4, hidden=(4,), mean_rating=3.0)
+    assert bare.table_loss is not None and towers.table_loss is None and towers.fused_loss is not None
+    mixed = MatrixFactorization.create(10, 10, dim=4, mean_rating=3.0, sparse_grad=False)
+    assert mixed.table_loss is not None and not mixed.table_loss.sparse_grad
 
 
 def test_without_a_compiler_the_models_fall_back(tmp_path):

@@ -3,6 +3,7 @@ import threading
 import numpy as np
 import pytest
 
+from zoo import ops
 from zoo.data.batches import iterate_batches, prefetch
 
 
@@ -13,6 +14,39 @@ def test_iterate_batches_covers_every_row_once():
     rows = np.concatenate([x[0] for x in batches])
     assert sorted(rows.tolist()) == list(range(10))
     assert all((x[1] == x[0] * 2).all() for x in batches)
+
+
+def test_iterate_batches_repeats_for_a_seed_and_differs_across_seeds():
+    a = np.arange(1000)
+    first = [b[0].tolist() for b in iterate_batches((a,), 100, np.random.default_rng(5))]
+    assert first == [b[0].tolist() for b in iterate_batches((a,), 100, np.random.default_rng(5))]
+    assert first != [b[0].tolist() for b in iterate_batches((a,), 100, np.random.default_rng(6))]
+
+
+def test_permutation_is_uniform():
+    assert ops.load()
+    rng, n, draws = np.random.default_rng(0), 6, 30000
+    counts = np.zeros((n, n))  # counts[i, j]: times element i landed at position j
+    for _ in range(draws):
+        order = ops.permutation(n, rng)
+        assert order.dtype == np.int32 and sorted(order.tolist()) == list(range(n))
+        counts[order, np.arange(n)] += 1
+    expected = draws / n
+    chi2 = ((counts - expected) ** 2 / expected).sum()
+    assert chi2 < 60, chi2  # 25 degrees of freedom: p < 1e-4 if positions were not uniform
+    big = ops.permutation(3_000_003, rng)  # many elements per bucket; every one exactly once
+    assert np.array_equal(np.sort(big), np.arange(3_000_003))
+
+
+def test_take_gathers_rows_like_numpy_and_checks_them():
+    assert ops.load()
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, 100, 250).astype(np.int32)
+    for a in (rng.integers(0, 9, 100).astype(np.int32), rng.random(100), rng.random((100, 3, 2)).astype(np.float32),
+              np.arange(300, dtype=np.int16).reshape(100, 3)):
+        np.testing.assert_array_equal(ops.take(a, rows), a[rows])
+    with pytest.raises(IndexError, match=r"outside \[0, 100\)"):
+        ops.take(np.zeros(100), np.array([3, 100], dtype=np.int32))
 
 
 @pytest.mark.parametrize("depth", [0, 1, 3])

@@ -3,6 +3,7 @@ import numpy as np
 from mxnet import gluon
 
 from zoo.train import Hook, TrainLoop
+from zoo.train.loop import total
 from zoo.train.checkpoint import load_checkpoint, save_checkpoint
 from zoo.train.hooks import EarlyStopping, LearningRateSchedule, TrackBest
 
@@ -60,6 +61,26 @@ def test_loop_splits_batches_over_devices():
     model, loop = make(20, devices=(mx.cpu(0), mx.cpu(1)))
     loop.run()
     assert abs(model.w.data(mx.cpu(1)).asscalar() - 3) < 1e-3
+
+
+def test_loop_keeps_dtypes_and_sums_the_loss_exactly():
+    seen = []
+
+    class Ids(Line):
+        def loss(self, ids, y):
+            seen.append(ids.dtype)
+            return super().loss(ids.astype("float32"), y)
+
+    model = Ids()
+    model.initialize()
+    trainer = gluon.Trainer(model.collect_params(), "sgd", {"learning_rate": 0.0})
+    ids = np.array([16777217, 3, 5], dtype=np.int32)  # 2^24 + 1 is not a float32
+    loop = TrainLoop(model, trainer, lambda e: [(ids, np.zeros(3, "f4"))], [mx.cpu()], 1)
+    loop.run()
+    assert seen == [np.int32]
+    assert np.isclose(loop.metrics["train.loss"], 0.0)
+    x = mx.nd.array(np.random.default_rng(0).random(1001))
+    assert np.isclose(total(x).asscalar(), x.asnumpy().sum(), rtol=1e-5) and total(x).shape == (1,)
 
 
 def test_stop_flag_ends_training():

@@ -2,11 +2,11 @@
 turn scores into a per-example training signal."""
 from .towers import ConvTower, EmbeddingTower
 from .scorers import CandidateScorer, DotScorer, PairwiseCandidateScorer
-from .losses import (ContrastiveLoss, EmbeddingPenalty, FusedRatingLoss, LogisticPairLoss, NegativeSamplingLoss,
-                     SquaredLoss)
+from .losses import (ContrastiveLoss, EmbeddingPenalty, FusedRatingLoss, FusedTableLoss, LogisticPairLoss,
+                     NegativeSamplingLoss, SquaredLoss)
 from .sparse import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
 
 __all__ = ["EmbeddingTower", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
-           "SquaredLoss", "EmbeddingPenalty", "FusedRatingLoss", "NegativeSamplingLoss", "LogisticPairLoss",
+           "SquaredLoss", "EmbeddingPenalty", "FusedRatingLoss", "FusedTableLoss", "NegativeSamplingLoss", "LogisticPairLoss",
            "ContrastiveLoss",
            "RowSparseEmbedding", "row_sparse_tables", "hybridize_dense", "dense_table"]

@@ -108,3 +108,24 @@ class FusedRatingLoss(Loss):
 
     def hybrid_forward(self, F, u, v, bu, bi, offset, r):
         return F.zoo_rating_loss(u, v, bu, bi, offset, r, reg=self.strength)
+
+
+class FusedTableLoss(Loss):
+    """Biased MF's training loss read straight from the embedding tables, in one C++ operator (``zoo.ops``, which
+    must be loaded): the numbers of ``Embedding`` lookups followed by :class:`FusedRatingLoss`, without the
+    ``(batch, dim)`` copies of the rows, and with the tables' gradients written as row_sparse arrays over the rows
+    the batch used (``sparse_grad=True``, as ``nn.Embedding(sparse_grad=True)`` gives) or as dense tables. CPU
+    only.
+
+    Inputs: ``users``, ``items`` ``(batch,)`` int32; ``user_table`` ``(num_users, dim)``, ``item_table``
+    ``(num_items, dim)``; ``user_bias`` ``(num_users, 1)``, ``item_bias`` ``(num_items, 1)``; ``offset`` ``(1,)``;
+    ``r`` ``(batch,)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, strength=0.0, sparse_grad=True, batch_axis=0, **kwargs):
+        super().__init__(None, batch_axis, **kwargs)
+        self.strength, self.sparse_grad = strength, sparse_grad
+
+    def hybrid_forward(self, F, users, items, user_table, item_table, user_bias, item_bias, offset, r):
+        return F.zoo_mf_loss(users, items, user_table, item_table, user_bias, item_bias, offset, r,
+                             reg=self.strength, sparse_grad=int(self.sparse_grad))[0]

@@ -34,7 +34,7 @@ class EmbeddingTower(HybridBlock):
     def __init__(self, num_embeddings, dim, hidden=(), activation="relu", dropout=0.0, sparse_grad=True,
                  init_scale=0.1, **kwargs):
         super().__init__(**kwargs)
-        self.num_embeddings = num_embeddings
+        self.num_embeddings, self.sparse_grad = num_embeddings, sparse_grad
         self.out_dim = hidden[-1] if hidden else dim
         with self.name_scope():
             self.embedding = nn.Embedding(num_embeddings, dim, sparse_grad=sparse_grad,

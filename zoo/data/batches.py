@@ -1,16 +1,23 @@
-"""Batches by index slicing of numpy arrays: one gather per epoch, then views (no per-example Python)."""
+"""Batches by index slicing of numpy arrays: one shuffle per epoch, one gather per batch (no per-example Python)."""
 import queue
 import threading
 
 
 def iterate_batches(arrays, batch_size, rng=None):
-    """Yield tuples of ``batch_size`` rows (the last may be shorter), in a random order when ``rng`` is given."""
+    """Yield tuples of ``batch_size`` rows (the last may be shorter), in a random order when ``rng`` is given.
+
+    The order is :func:`zoo.ops.permutation` of the rows; each batch gathers its rows (:func:`zoo.ops.take`) when
+    it is asked for, so no shuffled copy of the data is kept, and under :func:`prefetch` the gathering overlaps
+    with training."""
+    from ..ops import permutation, take  # imports mxnet, which the data modules otherwise do without
     n = len(arrays[0])
-    if rng is not None:
-        perm = rng.permutation(n)
-        arrays = [a[perm] for a in arrays]
+    order = permutation(n, rng) if rng is not None else None
     for start in range(0, n, batch_size):
-        yield tuple(a[start:start + batch_size] for a in arrays)
+        if order is None:
+            yield tuple(a[start:start + batch_size] for a in arrays)
+        else:
+            rows = order[start:start + batch_size]
+            yield tuple(take(a, rows) for a in arrays)
 
 
 def prefetch(batches, depth=2):

@@ -3,10 +3,10 @@ import dataclasses
 import typing
 
 import mxnet as mx
-from mxnet.gluon import HybridBlock
+from mxnet.gluon import HybridBlock, nn
 
 from .. import ops
-from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, FusedRatingLoss, SquaredLoss
+from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, FusedRatingLoss, FusedTableLoss, SquaredLoss
 from ..registry import MODELS
 
 
@@ -31,8 +31,10 @@ class MatrixFactorization(HybridBlock):
         Applied to the tower outputs and the bias rows of each example.
     fused : bool
         With the standard parts (``DotScorer`` with an offset, both biases, ``SquaredLoss``, ``EmbeddingPenalty``
-        or none) and zoo's C++ operators loaded (:mod:`zoo.ops`), train with :class:`~zoo.blocks.FusedRatingLoss`
-        on CPUs: the same loss in one pass over memory.
+        or none) and zoo's C++ operators loaded (:mod:`zoo.ops`), train on CPUs with the same loss in one pass over
+        memory: :class:`~zoo.blocks.FusedTableLoss` straight from the tables when every tower is a bare
+        :class:`~zoo.blocks.EmbeddingTower` (no dense layers, no dropout), else
+        :class:`~zoo.blocks.FusedRatingLoss` on the towers' outputs.
 
     Inputs: ``users`` and ``items``, ids of shape ``(batch,)``. Output: predicted ratings ``(batch,)``.
     """
@@ -63,8 +65,12 @@ class MatrixFactorization(HybridBlock):
             standard = (type(scorer) is DotScorer and hasattr(scorer, "offset") and user_bias is not None
                         and item_bias is not None and type(self.loss_fn) is SquaredLoss
                         and (penalty is None or type(penalty) is EmbeddingPenalty))
-            self.fused_loss = (FusedRatingLoss(penalty.strength if penalty else 0.0, prefix="fused_loss_")
-                               if fused and standard and ops.load() else None)
+            strength = penalty.strength if penalty else 0.0
+            fused = fused and standard and ops.load()
+            self.fused_loss = FusedRatingLoss(strength, prefix="fused_loss_") if fused else None
+            tables = self._tables()
+            self.table_loss = (FusedTableLoss(strength, tables[0].sparse_grad, prefix="table_loss_")
+                               if fused and tables else None)
 
     @classmethod
     def create(cls, num_users, num_items, dim=64, hidden=(), activation="relu", dropout=0.0, biases=True,
@@ -92,6 +98,13 @@ class MatrixFactorization(HybridBlock):
         """Inputs of the right dtypes and shapes, e.g. for tracing an export."""
         return [mx.nd.zeros((batch,), dtype="int32"), mx.nd.zeros((batch,), dtype="int32")]
 
+    def _tables(self):
+        """The four towers when each is a bare embedding table with one ``sparse_grad`` setting, else None."""
+        towers = (self.user_tower, self.item_tower, self.user_bias, self.item_bias)
+        bare = all(type(t) is EmbeddingTower and not len(t.layers) and type(t.embedding) is nn.Embedding
+                   for t in towers)
+        return towers if bare and len({t.sparse_grad for t in towers}) == 1 else None
+
     def biases(self, users, items):
         """The bias rows of a batch: a list of ``(batch, 1)`` arrays, empty without biases."""
         return [bias(ids) for bias, ids in ((self.user_bias, users), (self.item_bias, items)) if bias is not None]
@@ -105,6 +118,12 @@ class MatrixFactorization(HybridBlock):
 
         ``rest`` is ``(ratings,)``, or extra user-tower inputs then the ratings (SVD++'s rated items)."""
         *user_inputs, ratings = rest
+        ctx = users.context
+        # Checked per call: row_sparse_tables (distributed training) swaps the tables after construction.
+        if self.table_loss is not None and ctx.device_type == "cpu" and not user_inputs and self._tables():
+            tables = [t.embedding.weight.data(ctx) for t in self._tables()]
+            return self.table_loss(users.astype("int32", copy=False), items.astype("int32", copy=False), *tables,
+                                   self.scorer.offset.data(ctx), ratings)
         u, v = self.user_tower(users, *user_inputs), self.item_tower(items)  # (batch, dim) each
         biases = self.biases(users, items)                                 # (batch, 1) each
         if self.fused_loss is not None and u.context.device_type == "cpu":

@@ -2,9 +2,12 @@
 #ifndef ZOO_OPS_COMMON_H_
 #define ZOO_OPS_COMMON_H_
 
+#include <cstdlib>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <omp.h>
 
 #include "lib_api.h"
 
@@ -22,6 +25,17 @@ using Attrs = std::unordered_map<std::string, std::string>;
 inline float attr(const Attrs& attrs, const char* name, float fallback) {
   auto it = attrs.find(name);
   return it == attrs.end() ? fallback : std::stof(it->second);
+}
+
+// Threads for an operator's parallel loops. MXNet runs operators on engine threads whose OpenMP default is one
+// thread, so the loops ask for this many explicitly: $OMP_NUM_THREADS when set, else every processor.
+inline int threads() {
+  static const int n = [] {
+    const char* env = std::getenv("OMP_NUM_THREADS");
+    const int want = env ? std::atoi(env) : 0;
+    return want > 0 ? want : omp_get_num_procs();
+  }();
+  return n;
 }
 
 // inferType for operators on float32 only: every input float32, every output float32.

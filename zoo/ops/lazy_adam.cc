@@ -27,7 +27,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   const float scale = attr(attrs, "rescale_grad", 1), clip = attr(attrs, "clip_gradient", -1);
   const int64_t d = (*in)[0].shape[1], rows = grad->indices_len;
   const float* gdata = static_cast<const float*>(grad->data);
-#pragma omp parallel for
+#pragma omp parallel for num_threads(threads())
   for (int64_t j = 0; j < rows; ++j) {
     const int64_t row = grad->indices[j];
     const float* gj = gdata + j * d;

@@ -24,7 +24,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   float* loss = (*out)[0].data<float>();
   const float reg = attr(attrs, "reg", 0);
   const int64_t n = (*in)[0].shape[0], d = (*in)[0].shape[1];
-#pragma omp parallel for
+#pragma omp parallel for num_threads(threads())
   for (int64_t i = 0; i < n; ++i) {
     const float *a = u + i * d, *b = v + i * d;
     float dot = 0, squares = 0;
@@ -52,7 +52,7 @@ MXReturnValue backward(const Attrs& attrs, std::vector<MXTensor>* in, std::vecto
   const float reg = attr(attrs, "reg", 0);
   const int64_t n = (*in)[1].shape[0], d = (*in)[1].shape[1];
   float total = 0;
-#pragma omp parallel for reduction(+ : total)
+#pragma omp parallel for num_threads(threads()) reduction(+ : total)
   for (int64_t i = 0; i < n; ++i) {
     const float *a = u + i * d, *b = v + i * d;
     float dot = 0;

@@ -5,6 +5,19 @@ from mxnet import autograd
 from mxnet.gluon.utils import split_and_load
 
 
+_ones = {}
+
+
+def total(x):
+    """The sum of ``x`` as a ``(1,)`` array, computed as a dot product with ones: the CPU wheel's ``sum`` took
+    4.4 ms on 262,144 losses, ``dot`` 0.25 ms."""
+    x = x.reshape((-1,))
+    key = (x.shape[0], x.context, x.dtype)
+    if key not in _ones:
+        _ones[key] = mx.nd.ones(x.shape, ctx=x.context, dtype=x.dtype)
+    return mx.nd.dot(x, _ones[key]).reshape((1,))
+
+
 class TrainingError(RuntimeError):
     """Training cannot go on (e.g. the loss is not finite); the last checkpoint was left as it was."""
 
@@ -81,14 +94,15 @@ class TrainLoop:
         return self.metrics
 
     def run_step(self, batch):
-        parts = [split_and_load(a, self.devices, even_split=False) for a in batch]
+        # nd.array keeps the batch's dtypes (split_and_load alone would make int32 ids float32, exact only < 2^24).
+        parts = [split_and_load(mx.nd.array(a, dtype=a.dtype), self.devices, even_split=False) for a in batch]
         with autograd.record():
             losses = [self.model.loss(*inputs) for inputs in zip(*parts)]
         autograd.backward(losses)
         n = sum(loss.shape[0] for loss in losses)  # examples: one loss each (pairs, not images, for in-batch pairs)
         self.trainer.step(n)
         for loss in losses:
-            self.loss_sum += loss.sum().as_in_context(self.devices[0])
+            self.loss_sum += total(loss).as_in_context(self.devices[0])
         self.last_loss = losses[0]
         self.samples += n
         self.step += 1

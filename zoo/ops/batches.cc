@@ -1,0 +1,106 @@
+// Plain C functions for making batches, called from Python through ctypes (zoo.ops.permutation, zoo.ops.take).
+//
+// zoo_permutation: a uniformly random permutation of 0 .. n-1, for shuffling a data set each epoch.
+// numpy's permutation swaps across the whole array, one trip to memory per element (1.3 s for MovieLens-20M's
+// 20M ratings here, a fifth of an epoch's budget). This one sends every element to one of 256 buckets at random
+// (a counting sort: sequential passes), then shuffles each bucket, which fits in the cache. That is still a
+// uniform permutation: bucket sizes are multinomial, and a given order arises from exactly one assignment of
+// elements to buckets (probability 256^-n) followed by the one right shuffle of each bucket (1 / prod n_b!),
+// which summed over the bucket sizes gives 1 / n!.
+//
+// zoo_take: the rows of a batch gathered from the data set's arrays (numpy's a[rows], 3x slower on 20M rows,
+// waits for each row's trip to memory; here the rows are asked for ahead).
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "common.h"
+
+namespace {
+
+// splitmix64: a small, fast generator whose outputs pass BigCrush; each bucket gets its own stream.
+struct SplitMix64 {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, bound) (Lemire's multiply-shift with rejection, so no modulo bias).
+  uint32_t below(uint32_t bound) {
+    uint64_t m = static_cast<uint64_t>(static_cast<uint32_t>(next())) * bound;
+    if (static_cast<uint32_t>(m) < bound) {
+      const uint32_t floor = static_cast<uint32_t>(-bound) % bound;
+      while (static_cast<uint32_t>(m) < floor) m = static_cast<uint64_t>(static_cast<uint32_t>(next())) * bound;
+    }
+    return static_cast<uint32_t>(m >> 32);
+  }
+};
+
+constexpr int kBuckets = 256, kChunks = 16;
+
+}  // namespace
+
+extern "C" int zoo_permutation(int32_t* out, int64_t n, uint64_t seed) {
+  if (n < 0 || n > INT32_MAX) return 1;
+  // The elements are dealt in kChunks fixed ranges, each with its own random stream, so the threads can share
+  // the work and the result is the same for any number of threads.
+  std::vector<uint8_t> bucket(n);
+  std::vector<int64_t> count(kChunks * kBuckets, 0);  // count[c * kBuckets + b]: chunk c's elements in bucket b
+#pragma omp parallel for num_threads(zoo::threads())
+  for (int c = 0; c < kChunks; ++c) {
+    SplitMix64 rng{seed ^ (0x9E6C63D0676A9A99ull * (c + 1))};
+    for (int64_t i = n * c / kChunks; i < n * (c + 1) / kChunks; ++i) {
+      bucket[i] = static_cast<uint8_t>(rng.next() >> 56);
+      ++count[c * kBuckets + bucket[i]];
+    }
+  }
+  std::vector<int64_t> start(kBuckets + 1, 0), next(kChunks * kBuckets);  // next: where chunk c writes bucket b
+  for (int b = 0; b < kBuckets; ++b) {
+    int64_t at = start[b];
+    for (int c = 0; c < kChunks; ++c) {
+      next[c * kBuckets + b] = at;
+      at += count[c * kBuckets + b];
+    }
+    start[b + 1] = at;
+  }
+#pragma omp parallel for num_threads(zoo::threads())
+  for (int c = 0; c < kChunks; ++c) {
+    int64_t* where = next.data() + c * kBuckets;
+    for (int64_t i = n * c / kChunks; i < n * (c + 1) / kChunks; ++i) out[where[bucket[i]]++] = static_cast<int32_t>(i);
+  }
+#pragma omp parallel for num_threads(zoo::threads()) schedule(dynamic)
+  for (int b = 0; b < kBuckets; ++b) {
+    SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * (b + 1))};
+    int32_t* first = out + start[b];
+    for (int64_t i = start[b + 1] - start[b] - 1; i > 0; --i)  // Fisher-Yates within the bucket
+      std::swap(first[i], first[rng.below(static_cast<uint32_t>(i + 1))]);
+  }
+  return 0;
+}
+
+// dst[i] = src[rows[i]] for rows of row_bytes bytes; 0, or 1 when a row is outside [0, num_rows).
+extern "C" int zoo_take(char* dst, const char* src, int64_t num_rows, int64_t row_bytes, const int32_t* rows,
+                        int64_t n) {
+  constexpr int64_t ahead = 16;
+  int bad = 0;
+#pragma omp parallel for num_threads(zoo::threads()) reduction(| : bad)
+  for (int64_t i = 0; i < n; ++i) {
+    if (i + ahead < n && rows[i + ahead] >= 0 && rows[i + ahead] < num_rows)
+      __builtin_prefetch(src + rows[i + ahead] * row_bytes);
+    if (rows[i] < 0 || rows[i] >= num_rows) {
+      bad = 1;
+      continue;
+    }
+    const char* from = src + rows[i] * row_bytes;
+    char* to = dst + i * row_bytes;
+    switch (row_bytes) {  // the common widths as one load and store, not a call to memcpy
+      case 4: *reinterpret_cast<uint32_t*>(to) = *reinterpret_cast<const uint32_t*>(from); break;
+      case 8: *reinterpret_cast<uint64_t*>(to) = *reinterpret_cast<const uint64_t*>(from); break;
+      default: std::memcpy(to, from, row_bytes);
+    }
+  }
+  return bad;
+}

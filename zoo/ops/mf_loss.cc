@@ -1,0 +1,268 @@
+// zoo_mf_loss: biased matrix factorization's training loss read straight from the embedding tables.
+//
+//   e[n]    = offset + P[u[n]].Q[i[n]] + bu[u[n]] + bi[i[n]] - r[n]
+//   loss[n] = e[n]^2 + reg * (|P[u[n]]|^2 + |Q[i[n]]|^2 + bu[u[n]]^2 + bi[i[n]]^2)
+//
+// The same numbers as Embedding -> zoo_rating_loss, without the (batch, dim) copies of the rows in between: the
+// forward pass reads each example's two rows once, and the backward pass writes the tables' gradients directly,
+// as row_sparse arrays over the rows the batch used (sparse_grad=1, what Embedding(sparse_grad=True) gives) or
+// as dense tables (sparse_grad=0). The row_sparse gradients list their rows in increasing order, as MXNet's do.
+//
+// Inputs: users, items (batch,) int32; P (num_users, dim), Q (num_items, dim); bu (num_users, 1),
+// bi (num_items, 1); offset (1,); r (batch,). Outputs: loss (batch,) and the residual e (batch,), which the
+// backward pass reuses.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include <omp.h>
+
+#include "common.h"
+#include "lib_api.h"
+
+using namespace zoo;  // lib_api's types, Attrs, attr
+
+namespace {  // each source file registers its own functions under these names
+
+enum { kUsers, kItems, kP, kQ, kBu, kBi, kOffset, kR, kNumInputs };
+
+// Rows are read in the examples' random order; asking for a row this many examples ahead hides most of the trip
+// to memory (2x faster forward pass on a 138,493 x 64 table here).
+constexpr int64_t kAhead = 8;
+
+inline void prefetch_row(const float* row, int64_t d) {
+  for (int64_t j = 0; j < d; j += 16) __builtin_prefetch(row + j);  // 16 floats: one 64-byte cache line
+}
+
+bool sparse_grad(const Attrs& attrs) { return attr(attrs, "sparse_grad", 1) != 0; }
+
+// One side of a batch grouped by its rows (a counting sort): the rows it uses, in increasing order, and for
+// each row its examples' other-side ids and loss weights, stored contiguously, so the gradient of a row is
+// summed in one place and written once, reading the examples in sequence.
+struct Grouped {
+  std::vector<int64_t> rows;   // the distinct ids, sorted
+  std::vector<int32_t> start;  // the examples of row r are [start[r], start[r + 1]), for every row of the table
+  struct Example {
+    int32_t other;  // the other side's id
+    float ge, gr;   // 2 g e and 2 g reg
+  };
+  std::vector<Example> examples;  // grouped by row; one record, so grouping writes one place per example
+};
+
+// Serial, but cheap next to the gradient it orders (and the two sides are grouped side by side): the counters
+// fit in the cache, and the examples are read in order and written to their groups, so no load waits on another.
+Grouped group_by_row(const int32_t* ids, const int32_t* other_ids, const float* ge, const float* gr, int64_t n,
+                     int64_t num_rows) {
+  Grouped out;
+  out.start.assign(num_rows + 1, 0);
+  for (int64_t k = 0; k < n; ++k) ++out.start[ids[k] + 1];
+  for (int64_t row = 0; row < num_rows; ++row) {
+    if (out.start[row + 1]) out.rows.push_back(row);
+    out.start[row + 1] += out.start[row];
+  }
+  std::vector<int32_t> next(out.start.begin(), out.start.end() - 1);
+  out.examples.resize(n);
+  for (int64_t k = 0; k < n; ++k) out.examples[next[ids[k]]++] = {other_ids[k], ge[k], gr[k]};
+  return out;
+}
+
+// The first out-of-range id of a batch, or -1 when every id is in [0, num_rows).
+int64_t bad_id(const int32_t* ids, int64_t n, int64_t num_rows) {
+  for (int64_t k = 0; k < n; ++k)
+    if (ids[k] < 0 || ids[k] >= num_rows) return k;
+  return -1;
+}
+
+MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                      const OpResource& res) {
+  auto& x = *in;
+  const int32_t *users = x[kUsers].data<int32_t>(), *items = x[kItems].data<int32_t>();
+  const float *P = x[kP].data<float>(), *Q = x[kQ].data<float>();
+  const float *bu = x[kBu].data<float>(), *bi = x[kBi].data<float>();
+  const float offset = x[kOffset].data<float>()[0], *r = x[kR].data<float>();
+  float *loss = (*out)[0].data<float>(), *e = (*out)[1].data<float>();
+  const float reg = attr(attrs, "reg", 0);
+  const int64_t n = x[kUsers].shape[0], d = x[kP].shape[1];
+  for (auto [ids, table, what] : {std::make_tuple(users, kP, "user"), std::make_tuple(items, kQ, "item")}) {
+    const int64_t k = bad_id(ids, n, x[table].shape[0]);
+    if (k >= 0) {
+      MX_ERROR_MSG << "zoo_mf_loss: " << what << " id " << ids[k] << " (example " << k << ") is outside [0, "
+                   << x[table].shape[0] << ")";
+      return MX_FAIL;
+    }
+  }
+#pragma omp parallel for num_threads(threads())
+  for (int64_t k = 0; k < n; ++k) {
+    if (k + kAhead < n) {
+      prefetch_row(P + users[k + kAhead] * d, d);
+      prefetch_row(Q + items[k + kAhead] * d, d);
+    }
+    const float *a = P + users[k] * d, *b = Q + items[k] * d;
+    const float ub = bu[users[k]], ib = bi[items[k]];
+    float dot = 0, squares = 0;
+#pragma omp simd reduction(+ : dot, squares)
+    for (int64_t j = 0; j < d; ++j) {
+      dot += a[j] * b[j];
+      squares += a[j] * a[j] + b[j] * b[j];
+    }
+    e[k] = offset + dot + ub + ib - r[k];
+    loss[k] = e[k] * e[k] + reg * (squares + ub * ub + ib * ib);
+  }
+  return MX_SUCCESS;
+}
+
+// The gradients of one side's table and bias. Row s of the table gets, over its examples,
+//   sum ge * other[other id] + (sum gr) * table[row]      (ge = 2 g e, gr = 2 g reg)
+// and its bias sum ge + (sum gr) * bias[row]. Rows are split among the threads, so none share a row.
+void side_gradient(const Grouped& side, const float* table, const float* other, const float* bias, int64_t d,
+                   float* dtable, float* dbias, bool dense) {
+  const int64_t m = side.rows.size(), n = side.examples.size();
+  const Grouped::Example* ex = side.examples.data();
+#pragma omp parallel for num_threads(threads()) schedule(static)
+  for (int64_t s = 0; s < m; ++s) {
+    const int64_t row = side.rows[s], at = dense ? row : s;  // where row s's gradient goes
+    const int64_t first = side.start[row], last = side.start[row + 1];
+    float reg_weight = 0, bias_grad = 0;
+    for (int64_t p = first; p < last; ++p) {
+      reg_weight += ex[p].gr;
+      bias_grad += ex[p].ge;
+    }
+    float* g = dtable + at * d;
+    const float* a = table + row * d;
+#pragma omp simd
+    for (int64_t j = 0; j < d; ++j) g[j] = reg_weight * a[j];
+    for (int64_t p = first; p < last; ++p) {
+      if (p + kAhead < n) prefetch_row(other + ex[p + kAhead].other * d, d);
+      const float* b = other + ex[p].other * d;
+      const float w = ex[p].ge;
+#pragma omp simd
+      for (int64_t j = 0; j < d; ++j) g[j] += w * b[j];
+    }
+    dbias[at] = bias_grad + reg_weight * bias[row];
+  }
+}
+
+// Backward inputs: the gradients of loss and e, the forward inputs, then loss and e. Outputs: the gradients of
+// the forward inputs (ids and ratings get zeros).
+MXReturnValue backward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                       const OpResource& res) {
+  auto& x = *in;
+  const float* g = x[0].data<float>();
+  MXTensor* fwd = x.data() + 2;
+  const int32_t *users = fwd[kUsers].data<int32_t>(), *items = fwd[kItems].data<int32_t>();
+  const float *P = fwd[kP].data<float>(), *Q = fwd[kQ].data<float>();
+  const float *bu = fwd[kBu].data<float>(), *bi = fwd[kBi].data<float>();
+  const float* e = x[2 + kNumInputs + 1].data<float>();
+  const float reg = attr(attrs, "reg", 0);
+  const bool dense = !sparse_grad(attrs);
+  const int64_t n = fwd[kUsers].shape[0], d = fwd[kP].shape[1];
+  const int64_t num_users = fwd[kP].shape[0], num_items = fwd[kQ].shape[0];
+
+  std::vector<float> ge(n), gr(n);
+  float total = 0;
+#pragma omp parallel for num_threads(threads()) reduction(+ : total)
+  for (int64_t k = 0; k < n; ++k) {
+    ge[k] = 2 * g[k] * e[k];
+    gr[k] = 2 * g[k] * reg;
+    total += ge[k];
+  }
+  Grouped by_user, by_item;
+#pragma omp parallel sections num_threads(2)
+  {
+#pragma omp section
+    by_user = group_by_row(users, items, ge.data(), gr.data(), n, num_users);
+#pragma omp section
+    by_item = group_by_row(items, users, ge.data(), gr.data(), n, num_items);
+  }
+
+  // The table and bias gradients: dense arrays zeroed whole, or row_sparse ones over the rows used (each row
+  // written whole by side_gradient).
+  float* grads[4];
+  const Grouped* used[4] = {&by_user, &by_item, &by_user, &by_item};
+  const int64_t width[4] = {d, d, 1, 1};
+  for (int o = 0; o < 4; ++o) {
+    MXTensor& t = (*out)[kP + o];
+    const int64_t m = used[o]->rows.size();
+    if (dense) {
+      grads[o] = t.data<float>();
+      std::memset(grads[o], 0, sizeof(float) * t.shape[0] * width[o]);
+    } else {
+      MXSparse* s = t.data<MXSparse>();
+      res.alloc_sparse(s, kP + o, m);
+      grads[o] = static_cast<float*>(s->data);
+      std::copy(used[o]->rows.begin(), used[o]->rows.end(), s->indices);
+    }
+  }
+  side_gradient(by_user, P, Q, bu, d, grads[0], grads[2], dense);
+  side_gradient(by_item, Q, P, bi, d, grads[1], grads[3], dense);
+
+  (*out)[kOffset].data<float>()[0] = total;
+  float* dr = (*out)[kR].data<float>();
+  for (int64_t k = 0; k < n; ++k) dr[k] = -ge[k];
+  for (int o : {kUsers, kItems}) std::memset((*out)[o].data<int32_t>(), 0, sizeof(int32_t) * n);
+  return MX_SUCCESS;
+}
+
+MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
+  *num_in = kNumInputs;
+  *num_out = 2;
+  return MX_SUCCESS;
+}
+
+MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  for (size_t k = 0; k < in->size(); ++k) {
+    const int want = (k == kUsers || k == kItems) ? mxnet::ext::kInt32 : mxnet::ext::kFloat32;
+    if ((*in)[k] != want) {
+      MX_ERROR_MSG << "zoo_mf_loss: input " << k << " must be " << (want == mxnet::ext::kInt32 ? "int32" : "float32");
+      return MX_FAIL;
+    }
+  }
+  for (int& t : *out) t = mxnet::ext::kFloat32;
+  return MX_SUCCESS;
+}
+
+// Called for the forward pass (8 inputs) and the backward pass (12 inputs, 8 outputs: the inputs' gradients).
+MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
+  for (int t : *in)
+    if (t != mxnet::ext::kDefaultStorage) {
+      MX_ERROR_MSG << "zoo_mf_loss: every input must be dense";
+      return MX_FAIL;
+    }
+  const bool backward = in->size() != kNumInputs;
+  for (size_t k = 0; k < out->size(); ++k) {
+    const bool table = backward && k >= kP && k <= kBi;
+    (*out)[k] = table && sparse_grad(attrs) ? mxnet::ext::kRowSparseStorage : mxnet::ext::kDefaultStorage;
+  }
+  return MX_SUCCESS;
+}
+
+MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
+                         std::vector<std::vector<unsigned int>>* out) {
+  const auto& s = *in;
+  using Shape = std::vector<unsigned int>;
+  const unsigned int n = s[kUsers].size() == 1 ? s[kUsers][0] : 0;
+  const bool ok = n > 0 && s[kItems] == Shape{n} && s[kR] == Shape{n} && s[kP].size() == 2 &&
+                  s[kQ].size() == 2 && s[kP][1] == s[kQ][1] && s[kBu] == Shape{s[kP][0], 1} &&
+                  s[kBi] == Shape{s[kQ][0], 1} && s[kOffset] == Shape{1};
+  if (!ok) {
+    MX_ERROR_MSG << "zoo_mf_loss: expected users, items (batch,); P (users, dim), Q (items, dim); "
+                 << "bu (users, 1), bi (items, 1); offset (1,); r (batch,)";
+    return MX_FAIL;
+  }
+  (*out)[0] = {n};
+  (*out)[1] = {n};
+  return MX_SUCCESS;
+}
+
+}  // namespace
+
+REGISTER_OP(zoo_mf_loss)
+    .setForward(forward, "cpu")
+    .setBackward(backward, "cpu")
+    .setParseAttrs(parseAttrs)
+    .setInferType(inferType)
+    .setInferSType(inferSType)
+    .setInferShape(inferShape);
