@@ -9,8 +9,9 @@ import pytest
 from mxnet import autograd
 
 from zoo import ops
-from zoo.blocks import DotScorer, EmbeddingPenalty, FusedRatingLoss, FusedTableLoss, SquaredLoss
-from zoo.models import MatrixFactorization
+from zoo.blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, FusedRatingLoss, FusedSkipGramLoss,
+                        FusedTableLoss, NegativeSamplingLoss, PairwiseCandidateScorer, SquaredLoss)
+from zoo.models import MatrixFactorization, SkipGram
 
 from conftest import ROOT
 
@@ -124,6 +125,80 @@ def test_mf_reads_bare_tables_directly_and_towers_through_the_fused_loss():
     assert mixed.table_loss is not None and not mixed.table_loss.sparse_grad
 
 
+@pytest.mark.parametrize("shared", [True, False])
+@pytest.mark.parametrize("sparse_grad", [True, False])
+def test_skipgram_table_loss_equals_lookups_then_the_composite_loss(hybridize, shared, sparse_grad):
+    assert ops.load()
+    rng = np.random.default_rng(4)
+    n, vocab, d, k, weight = 300, 60, 12, 4, 0.3
+    tables = [rng.normal(0, 0.5, (vocab, d)), rng.normal(0, 0.5, (vocab, d))]
+    ids = [rng.integers(0, vocab - 3, n), rng.integers(0, vocab, n), rng.integers(0, vocab, (k,) if shared else (n, k))]
+    head = mx.nd.array(rng.uniform(0.5, 1.5, n))
+    scorer, loss = DotScorer(), NegativeSamplingLoss(weight)
+    negative_scorer = CandidateScorer(k) if shared else PairwiseCandidateScorer()
+    fused = FusedSkipGramLoss(weight, sparse_grad=sparse_grad)
+    for block in (scorer, loss, negative_scorer, fused):
+        if hybridize:
+            block.hybridize()
+    results = []
+    for composite in (True, False):
+        params = [mx.nd.array(t) for t in tables]
+        for x in params:
+            x.attach_grad(stype="row_sparse" if sparse_grad else "default")
+        with autograd.record():
+            if composite:
+                c, x, neg = [mx.nd.Embedding(mx.nd.array(i), t, vocab, d, sparse_grad=sparse_grad)
+                             for i, t in zip(ids, (params[0], params[1], params[1]))]
+                out = loss(scorer(c, x), negative_scorer(c, neg))
+            else:
+                out = fused(*[mx.nd.array(i, dtype="int32") for i in ids], *params)
+        out.backward(head)
+        if not composite:
+            assert [x.grad.stype for x in params] == ["row_sparse" if sparse_grad else "default"] * 2
+        results.append([out.asnumpy()] + [x.grad.asnumpy() for x in params])
+    for want, got in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_skipgram_table_loss_names_an_id_outside_the_vocabulary():
+    assert ops.load()
+    tables = [mx.nd.zeros((10, 4)), mx.nd.zeros((10, 4))]
+    ids = [mx.nd.array(a, dtype="int32") for a in ([1, 2], [3, 4], [[5, 6], [7, 10]])]
+    with pytest.raises(mx.base.MXNetError, match=r"negative id 10 \(entry 3\) is outside the vocabulary \[0, 10\)"):
+        FusedSkipGramLoss()(*ids, *tables).asnumpy()
+
+
+def test_skipgram_uses_the_table_loss_for_its_standard_parts():
+    assert ops.load()
+    assert SkipGram.create(20, 4, 5).table_loss is not None
+    assert SkipGram.create(20, 4, 64, shared_negatives=True, negative_weight=0.1).table_loss.negative_weight == 0.1
+    assert SkipGram.create(20, 4, 5, fused=False).table_loss is None
+
+
+def test_fused_sgd_updates_like_sgd(monkeypatch):
+    from zoo.ops.optimizers import FusedSGD
+    calls, fused_update = [], mx.nd.zoo_lazy_sgd
+    monkeypatch.setattr(mx.nd, "zoo_lazy_sgd", lambda *a, **k: calls.append(1) or fused_update(*a, **k))
+    rng = np.random.default_rng(5)
+    batches = [[mx.nd.array(rng.integers(0, 30, s), dtype="int32") for s in (64, 64, (64, 3))] for _ in range(3)]
+    weights = []
+    extra = {"wd": 0.01, "clip_gradient": 0.05, "rescale_grad": 0.5}
+    for optimizer in (FusedSGD(learning_rate=0.5, **extra), mx.optimizer.SGD(learning_rate=0.5, **extra)):
+        mx.random.seed(0)
+        model = SkipGram.create(30, 8, 3)
+        model.initialize()
+        trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
+        for batch in batches:
+            with autograd.record():
+                loss = model.loss(*batch)
+            loss.backward()
+            trainer.step(64)
+        weights.append([p.data().asnumpy() for p in model.collect_params().values()])
+    for got, want in zip(*weights):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert len(calls) == 3 * 2
+
+
 def test_without_a_compiler_the_models_fall_back(tmp_path):
     code = ("import logging, sys; logging.basicConfig(stream=sys.stdout); from zoo import ops; "
             "from zoo.models import MatrixFactorization; "
@@ -147,7 +222,7 @@ def test_a_build_is_cached(tmp_path):
 @pytest.mark.parametrize("sparse_grad", [True, False])
 @pytest.mark.parametrize("extra", [{}, {"wd": 0.01, "clip_gradient": 0.05, "rescale_grad": 0.5}])
 def test_fused_adam_updates_like_adam(sparse_grad, extra, monkeypatch):
-    from zoo.ops.adam import FusedAdam
+    from zoo.ops.optimizers import FusedAdam
     assert ops.load()
     calls, fused_update = [], mx.nd.zoo_lazy_adam
     monkeypatch.setattr(mx.nd, "zoo_lazy_adam", lambda *a, **k: calls.append(1) or fused_update(*a, **k))

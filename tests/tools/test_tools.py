@@ -151,3 +151,15 @@ def test_plot_writes_a_png(tmp_path):
     (empty / "log.jsonl").write_text("")
     proc = run_tool(["tools/plot.py", str(empty)])
     assert proc.returncode == 2 and "no epochs yet" in proc.stderr
+
+
+def test_bench_learns_a_small_planted_model():
+    proc = run_tool(["tools/bench.py", "mf", "--synthetic", "--users", "300", "--items", "200", "--ratings",
+                     "60000", "--dim", "8", "--batch-size", "1024", "--lr", "0.02", "--epochs", "4", "--no-peer"])
+    assert proc.returncode == 0, proc.stderr
+    header, row = proc.stdout.splitlines()[-2:]
+    columns = header.split()[1:]  # after "system", whose value has spaces
+    values = dict(zip(columns, row.split()[-len(columns):]))
+    assert values["error"] == "-"
+    # The planted ratings have noise 0.5 and a spread of about 0.9 around their mean.
+    assert 0.5 < float(values["rmse"]) < 0.75, row

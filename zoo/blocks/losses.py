@@ -129,3 +129,23 @@ class FusedTableLoss(Loss):
     def hybrid_forward(self, F, users, items, user_table, item_table, user_bias, item_bias, offset, r):
         return F.zoo_mf_loss(users, items, user_table, item_table, user_bias, item_bias, offset, r,
                              reg=self.strength, sparse_grad=int(self.sparse_grad))[0]
+
+
+class FusedSkipGramLoss(Loss):
+    """Skip-gram's negative-sampling loss read straight from the two embedding tables, in one C++ operator
+    (``zoo.ops``, which must be loaded): the numbers of ``Embedding`` lookups, :class:`~zoo.blocks.DotScorer`,
+    a candidate scorer and :class:`NegativeSamplingLoss`, without the ``(batch, K, dim)`` copies of the rows, and
+    with both tables' gradients written as row_sparse arrays over the rows the batch used (``sparse_grad=True``)
+    or as dense tables. CPU only.
+
+    Inputs: ``center``, ``context`` ``(batch,)`` int32; ``negatives`` int32, ``(batch, K)`` (each pair its own)
+    or ``(K,)`` (shared by the batch); ``center_table``, ``context_table`` ``(vocab, dim)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, negative_weight=1.0, sparse_grad=True, batch_axis=0, **kwargs):
+        super().__init__(None, batch_axis, **kwargs)
+        self.negative_weight, self.sparse_grad = negative_weight, sparse_grad
+
+    def hybrid_forward(self, F, center, context, negatives, center_table, context_table):
+        return F.zoo_sgns_loss(center, context, negatives, center_table, context_table,
+                               negative_weight=self.negative_weight, sparse_grad=int(self.sparse_grad))[0]

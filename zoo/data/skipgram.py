@@ -48,13 +48,27 @@ def pairs_within(ids, sentences, reduced):
 
 
 class UnigramSampler:
-    """Draws word ids with probability proportional to ``count ** power`` (word2vec: 0.75)."""
+    """Draws word ids with probability proportional to ``count ** power`` (word2vec: 0.75).
+
+    Walker's alias method: one uniform id and one uniform number a draw, exact, with no search (a binary search of
+    the cumulative distribution took a third of a skip-gram epoch on 2 cores)."""
 
     def __init__(self, counts, power=0.75):
         weights = np.asarray(counts, dtype=np.float64) ** power
         self.probabilities = weights / weights.sum()
-        self._cdf = np.cumsum(self.probabilities)
-        self._cdf[-1] = 1.0
+        n = len(weights)
+        scaled = self.probabilities * n          # mean 1: each id gets a column of height 1
+        self._keep = np.ones(n)                  # chance a draw landing on column i stays i
+        self._alias = np.arange(n, dtype=np.int32)  # else it becomes _alias[i]
+        small, large = [i for i in range(n) if scaled[i] < 1], [i for i in range(n) if scaled[i] >= 1]
+        while small and large:  # fill each short column with the excess of a tall one
+            s, g = small.pop(), large[-1]
+            self._keep[s], self._alias[s] = scaled[s], g
+            scaled[g] -= 1 - scaled[s]
+            if scaled[g] < 1:
+                small.append(large.pop())
+        # Columns left in either list are full (height 1 up to rounding).
 
     def __call__(self, shape, rng):
-        return np.searchsorted(self._cdf, rng.random(shape), side="right").astype(np.int32)
+        column = rng.integers(0, len(self._keep), shape, dtype=np.int32)
+        return np.where(rng.random(shape) < self._keep[column], column, self._alias[column]).astype(np.int32)

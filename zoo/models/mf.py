@@ -3,10 +3,11 @@ import dataclasses
 import typing
 
 import mxnet as mx
-from mxnet.gluon import HybridBlock, nn
+from mxnet.gluon import HybridBlock
 
 from .. import ops
-from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, FusedRatingLoss, FusedTableLoss, SquaredLoss
+from ..blocks import (DotScorer, EmbeddingPenalty, EmbeddingTower, FusedRatingLoss, FusedTableLoss, SquaredLoss,
+                      bare_tables)
 from ..registry import MODELS
 
 
@@ -99,11 +100,9 @@ class MatrixFactorization(HybridBlock):
         return [mx.nd.zeros((batch,), dtype="int32"), mx.nd.zeros((batch,), dtype="int32")]
 
     def _tables(self):
-        """The four towers when each is a bare embedding table with one ``sparse_grad`` setting, else None."""
+        """The four towers when each is a bare embedding table (see :func:`~zoo.blocks.bare_tables`), else None."""
         towers = (self.user_tower, self.item_tower, self.user_bias, self.item_bias)
-        bare = all(type(t) is EmbeddingTower and not len(t.layers) and type(t.embedding) is nn.Embedding
-                   for t in towers)
-        return towers if bare and len({t.sparse_grad for t in towers}) == 1 else None
+        return towers if bare_tables(*towers) else None
 
     def biases(self, users, items):
         """The bias rows of a batch: a list of ``(batch, 1)`` arrays, empty without biases."""

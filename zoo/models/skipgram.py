@@ -4,8 +4,9 @@ import dataclasses
 
 from mxnet.gluon import HybridBlock
 
-from ..blocks import (CandidateScorer, DotScorer, EmbeddingTower, NegativeSamplingLoss, PairwiseCandidateScorer,
-                      dense_table)
+from .. import ops
+from ..blocks import (CandidateScorer, DotScorer, EmbeddingTower, FusedSkipGramLoss, NegativeSamplingLoss,
+                      PairwiseCandidateScorer, bare_tables, dense_table)
 from ..registry import MODELS
 
 
@@ -25,6 +26,10 @@ class SkipGram(HybridBlock):
         own ``(batch, K, dim)``.
     loss : Loss
         ``(pos (batch,), neg (batch, K))`` -> ``(batch,)``.
+    fused : bool
+        With the standard parts (bare :class:`~zoo.blocks.EmbeddingTower` tables, ``DotScorer`` without offset,
+        either candidate scorer, ``NegativeSamplingLoss``) and zoo's C++ operators loaded (:mod:`zoo.ops`), train
+        on CPUs with :class:`~zoo.blocks.FusedSkipGramLoss`: the same loss straight from the tables.
 
     Inputs: ``center`` and ``context`` word ids ``(batch,)``. Output: their scores ``(batch,)``.
     """
@@ -36,7 +41,7 @@ class SkipGram(HybridBlock):
         sparse_grad: bool = True
         negative_weight: float = 1.0  # e.g. 5 / data.negatives with shared negatives: the 5-negative objective
 
-    def __init__(self, center_tower, context_tower, scorer, negative_scorer, loss=None, **kwargs):
+    def __init__(self, center_tower, context_tower, scorer, negative_scorer, loss=None, fused=True, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.center_tower = center_tower
@@ -44,15 +49,22 @@ class SkipGram(HybridBlock):
             self.scorer = scorer
             self.negative_scorer = negative_scorer
             self.loss_fn = loss if loss is not None else NegativeSamplingLoss()
+            standard = (type(scorer) is DotScorer and not hasattr(scorer, "offset")
+                        and type(negative_scorer) in (CandidateScorer, PairwiseCandidateScorer)
+                        and type(self.loss_fn) is NegativeSamplingLoss and self.loss_fn._weight is None
+                        and bare_tables(center_tower, context_tower))
+            self.table_loss = (FusedSkipGramLoss(self.loss_fn.negative_weight, center_tower.sparse_grad,
+                                                 prefix="table_loss_") if fused and standard and ops.load() else None)
 
     @classmethod
-    def create(cls, vocab_size, dim=100, negatives=5, shared_negatives=False, sparse_grad=True, negative_weight=1.0):
+    def create(cls, vocab_size, dim=100, negatives=5, shared_negatives=False, sparse_grad=True, negative_weight=1.0,
+               fused=True):
         """word2vec's setup: input vectors start small and random, output vectors at zero."""
         return cls(EmbeddingTower(vocab_size, dim, sparse_grad=sparse_grad, init_scale=0.5 / dim, prefix="center_"),
                    EmbeddingTower(vocab_size, dim, sparse_grad=sparse_grad, init_scale=0.0, prefix="context_"),
                    DotScorer(prefix="scorer_"),
                    CandidateScorer(negatives) if shared_negatives else PairwiseCandidateScorer(),
-                   NegativeSamplingLoss(negative_weight), prefix="skipgram_")
+                   NegativeSamplingLoss(negative_weight), fused=fused, prefix="skipgram_")
 
     @classmethod
     def from_config(cls, cfg, dataset):
@@ -71,6 +83,13 @@ class SkipGram(HybridBlock):
 
     def loss(self, center, context, negatives):
         """Per-pair loss ``(batch,)``; ``negatives`` is ``(K,)`` shared by the batch or ``(batch, K)``."""
+        ctx = center.context
+        # Checked per call: row_sparse_tables (distributed training) swaps the tables after construction.
+        if self.table_loss is not None and ctx.device_type == "cpu" and bare_tables(self.center_tower,
+                                                                                   self.context_tower):
+            ids = [x.astype("int32", copy=False) for x in (center, context, negatives)]
+            return self.table_loss(*ids, self.center_tower.embedding.weight.data(ctx),
+                                   self.context_tower.embedding.weight.data(ctx))
         c = self.center_tower(center)                                   # (batch, dim)
         pos = self.scorer(c, self.context_tower(context))               # (batch,)
         neg = self.negative_scorer(c, self.context_tower(negatives))    # (batch, K)

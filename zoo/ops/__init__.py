@@ -1,13 +1,14 @@
 """C++ operators for MXNet, compiled on first use and loaded with ``mx.library.load``.
 
 The CPU wheel of MXNet 1.9 runs each element-wise operator as its own pass over memory; a fused operator makes
-one (``rating_loss.cc``: biased MF's loss 5x faster than the composite ops on 65,536 x 64 rows;
-``mf_loss.cc``: the same loss read straight from the embedding tables, with row_sparse gradients;
-``lazy_adam.cc``: Adam's row_sparse update, see :class:`~zoo.ops.adam.FusedAdam`; ``batches.cc``: an epoch's
-random order and its batches' rows, see :func:`permutation` and :func:`take`). The library is
-built with the C++ compiler (``$CXX``, default ``g++``) against the headers the MXNet wheel ships, into
-``$ZOO_CACHE/ops`` (default ``~/.cache/zoo/ops``), once per source and MXNet version. Without a compiler, or with
-``ZOO_CPP_OPS=0``, :func:`load` returns False and the models use MXNet's own operators: same results, slower.
+one. ``rating_loss.cc``: biased MF's loss (5x faster than the composite ops on 65,536 x 64 rows);
+``mf_loss.cc`` and ``sgns_loss.cc``: biased MF's and skip-gram's losses read straight from the embedding tables,
+writing row_sparse gradients; ``lazy_adam.cc``, ``lazy_sgd.cc``: row_sparse updates (see
+:mod:`zoo.ops.optimizers`); ``batches.cc``: an epoch's random order and its batches' rows (:func:`permutation`,
+:func:`take`). The library is built with the C++ compiler (``$CXX``, default ``g++``) against the headers the
+MXNet wheel ships, into ``$ZOO_CACHE/ops`` (default ``~/.cache/zoo/ops``), once per source, MXNet version and
+processor. Without a compiler, or with ``ZOO_CPP_OPS=0``, :func:`load` returns False and the models use MXNet's
+own operators: same results, slower.
 """
 import ctypes
 import hashlib
@@ -24,7 +25,7 @@ from ..data.download import cache_dir
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("rating_loss.cc", "mf_loss.cc", "lazy_adam.cc", "batches.cc")
+SOURCES = ("rating_loss.cc", "mf_loss.cc", "sgns_loss.cc", "lazy_adam.cc", "lazy_sgd.cc", "batches.cc")
 # -march=native: the library is built on the machine that runs it (and the cache key names the processor).
 FLAGS = ("-shared", "-fPIC", "-std=c++17", "-O3", "-march=native", "-fopenmp", "-fno-math-errno")
 _loaded = None
@@ -58,7 +59,7 @@ def build(folder=None):
     mx_root = os.path.dirname(os.path.abspath(mx.__file__))
     sources = [os.path.join(here, name) for name in SOURCES] + [os.path.join(mx_root, "src", "lib_api.cc")]
     key = hashlib.sha1(mx.__version__.encode() + " ".join(FLAGS).encode() + _processor().encode())
-    for path in sources + [os.path.join(here, "common.h")]:
+    for path in sources + [os.path.join(here, "common.h"), os.path.join(here, "rows.h")]:
         with open(path, "rb") as f:
             key.update(f.read())
     folder = folder or cache_dir("ops")

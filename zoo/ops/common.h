@@ -49,6 +49,29 @@ inline mxnet::ext::MXReturnValue float32_only(const char* op, std::vector<int>* 
   return mxnet::ext::MX_SUCCESS;
 }
 
+// inferSType and inferShape of a lazy optimizer update: (weight, row_sparse grad, dense states...) of one
+// (rows, dim) shape, updated in place; the one output (1,) is the number of rows updated.
+inline MXReturnValue lazy_update_stype(const char* op, std::vector<int>* in, std::vector<int>* out) {
+  for (size_t k = 0; k < in->size(); ++k)
+    if ((*in)[k] != (k == 1 ? mxnet::ext::kRowSparseStorage : mxnet::ext::kDefaultStorage)) {
+      MX_ERROR_MSG << op << ": expected a row_sparse gradient (input 1) and every other input dense";
+      return MX_FAIL;
+    }
+  (*out)[0] = mxnet::ext::kDefaultStorage;
+  return MX_SUCCESS;
+}
+
+inline MXReturnValue lazy_update_shape(const char* op, std::vector<std::vector<unsigned int>>* in,
+                                       std::vector<std::vector<unsigned int>>* out) {
+  for (const auto& shape : *in)
+    if ((*in)[0].size() != 2 || shape != (*in)[0]) {
+      MX_ERROR_MSG << op << ": the weight, its gradient and its states must have one (rows, dim) shape";
+      return MX_FAIL;
+    }
+  (*out)[0] = {1};
+  return MX_SUCCESS;
+}
+
 }  // namespace zoo
 
 #endif  // ZOO_OPS_COMMON_H_

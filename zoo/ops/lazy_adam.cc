@@ -29,6 +29,14 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   const float* gdata = static_cast<const float*>(grad->data);
 #pragma omp parallel for num_threads(threads())
   for (int64_t j = 0; j < rows; ++j) {
+    if (j + 4 < rows) {  // the rows are sorted but not contiguous: ask for the next ones' weight and moments
+      const int64_t ahead = grad->indices[j + 4] * d;
+      for (int64_t k = 0; k < d; k += 16) {
+        __builtin_prefetch(w + ahead + k, 1);
+        __builtin_prefetch(m + ahead + k, 1);
+        __builtin_prefetch(v + ahead + k, 1);
+      }
+    }
     const int64_t row = grad->indices[j];
     const float* gj = gdata + j * d;
     float *wr = w + row * d, *mr = m + row * d, *vr = v + row * d;
@@ -56,24 +64,12 @@ MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<in
 }
 
 MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  if ((*in)[0] != mxnet::ext::kDefaultStorage || (*in)[1] != mxnet::ext::kRowSparseStorage ||
-      (*in)[2] != mxnet::ext::kDefaultStorage || (*in)[3] != mxnet::ext::kDefaultStorage) {
-    MX_ERROR_MSG << "zoo_lazy_adam: expected a dense weight, mean and var and a row_sparse gradient";
-    return MX_FAIL;
-  }
-  (*out)[0] = mxnet::ext::kDefaultStorage;
-  return MX_SUCCESS;
+  return zoo::lazy_update_stype("zoo_lazy_adam", in, out);
 }
 
 MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
                          std::vector<std::vector<unsigned int>>* out) {
-  const auto& s = *in;
-  if (s[0].size() != 2 || s[1] != s[0] || s[2] != s[0] || s[3] != s[0]) {
-    MX_ERROR_MSG << "zoo_lazy_adam: weight, grad, mean and var must have one (rows, dim) shape";
-    return MX_FAIL;
-  }
-  (*out)[0] = {1};
-  return MX_SUCCESS;
+  return zoo::lazy_update_shape("zoo_lazy_adam", in, out);
 }
 
 MXReturnValue mutateInputs(const Attrs& attrs, std::vector<int>* indices) {

@@ -56,13 +56,16 @@ class LearningRateSchedule(Hook):
 
 class Evaluate(Hook):
     """After each epoch, ``loop.metrics.update(evaluate(loop.model))``; ``evaluate`` returns e.g.
-    ``{"valid.rmse": 0.86, "valid.loss": 0.9}``."""
+    ``{"valid.rmse": 0.86, "valid.loss": 0.9}``. ``eval.seconds`` is the time it took, so that training speed
+    can be told apart from it."""
 
     def __init__(self, evaluate):
         self.evaluate = evaluate
 
     def after_epoch(self, loop):
+        started = time.time()
         loop.metrics.update(self.evaluate(loop.model))
+        loop.metrics["eval.seconds"] = round(time.time() - started, 3)
 
 
 class TrackBest(Hook):

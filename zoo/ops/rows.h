@@ -1,0 +1,88 @@
+// Helpers for operators that read embedding rows by id and write the tables' gradients themselves.
+#ifndef ZOO_OPS_ROWS_H_
+#define ZOO_OPS_ROWS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "common.h"
+
+namespace zoo {
+
+// Rows are read in the examples' random order; asking for a row this many examples ahead hides most of the trip
+// to memory (2x faster on a 138,493 x 64 table here).
+constexpr int64_t kAhead = 8;
+
+inline void prefetch_row(const float* row, int64_t d) {
+  for (int64_t j = 0; j < d; j += 16) __builtin_prefetch(row + j);  // 16 floats: one 64-byte cache line
+}
+
+// The first out-of-range id of ``ids``, or -1 when every id is in [0, num_rows).
+inline int64_t bad_id(const int32_t* ids, int64_t n, int64_t num_rows) {
+  for (int64_t k = 0; k < n; ++k)
+    if (ids[k] < 0 || ids[k] >= num_rows) return k;
+  return -1;
+}
+
+// The gradient contributions to one table, grouped by the row they go to (a counting sort): the rows used, in
+// increasing order (as row_sparse arrays list them), and each row's records stored contiguously, so a row's
+// gradient is summed in one place and written once, reading its records in sequence.
+template <class Record>
+struct Grouped {
+  std::vector<int64_t> rows;      // the distinct rows, sorted
+  std::vector<int32_t> start;     // the records of row r are [start[r], start[r + 1]), for every row of the table
+  std::vector<Record> records;    // grouped by row
+};
+
+// Groups the records ``make(k)``, k < n, by row ``key(k)``. Serial, but cheap next to the gradient it orders:
+// the counters fit in the cache, and each record is written once to its group, so no load waits on another.
+template <class Record, class Key, class Make>
+Grouped<Record> group_by_row(int64_t n, int64_t num_rows, Key key, Make make) {
+  Grouped<Record> out;
+  out.start.assign(num_rows + 1, 0);
+  for (int64_t k = 0; k < n; ++k) ++out.start[key(k) + 1];
+  for (int64_t row = 0; row < num_rows; ++row) {
+    if (out.start[row + 1]) out.rows.push_back(row);
+    out.start[row + 1] += out.start[row];
+  }
+  std::vector<int32_t> next(out.start.begin(), out.start.end() - 1);
+  out.records.resize(n);
+  for (int64_t k = 0; k < n; ++k) out.records[next[key(k)]++] = make(k);
+  return out;
+}
+
+// inferType of an operator on tables: inputs [0, num_ids) are int32 ids, the others float32; outputs float32.
+inline MXReturnValue ids_then_floats(const char* op, size_t num_ids, std::vector<int>* in, std::vector<int>* out) {
+  for (size_t k = 0; k < in->size(); ++k) {
+    const int want = k < num_ids ? mxnet::ext::kInt32 : mxnet::ext::kFloat32;
+    if ((*in)[k] != want) {
+      MX_ERROR_MSG << op << ": input " << k << " must be " << (k < num_ids ? "int32" : "float32");
+      return MX_FAIL;
+    }
+  }
+  for (int& t : *out) t = mxnet::ext::kFloat32;
+  return MX_SUCCESS;
+}
+
+// inferSType of an operator on tables, called for its forward pass (num_inputs inputs) and its backward pass
+// (more inputs; one output per forward input, its gradient). Every input is dense; the gradients of the tables,
+// inputs [first_table, last_table], are row_sparse when ``sparse``, as Embedding(sparse_grad=True) makes them.
+inline MXReturnValue table_gradients_stype(const char* op, size_t num_inputs, size_t first_table,
+                                           size_t last_table, bool sparse, std::vector<int>* in,
+                                           std::vector<int>* out) {
+  for (int t : *in)
+    if (t != mxnet::ext::kDefaultStorage) {
+      MX_ERROR_MSG << op << ": every input must be dense";
+      return MX_FAIL;
+    }
+  const bool backward = in->size() != num_inputs;
+  for (size_t k = 0; k < out->size(); ++k) {
+    const bool table = backward && k >= first_table && k <= last_table;
+    (*out)[k] = table && sparse ? mxnet::ext::kRowSparseStorage : mxnet::ext::kDefaultStorage;
+  }
+  return MX_SUCCESS;
+}
+
+}  // namespace zoo
+
+#endif  // ZOO_OPS_ROWS_H_
