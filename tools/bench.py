@@ -227,8 +227,8 @@ def main(argv=None):
     mf.add_argument("--items", type=int, default=26744)
     mf.add_argument("--ratings", type=int, default=20_000_000)
     mf.add_argument("--dim", type=int, default=64)
-    mf.add_argument("--batch-size", type=int, default=393216)
-    mf.add_argument("--lr", type=float, default=0.015, help="Adam's learning rate for --synthetic")
+    mf.add_argument("--batch-size", type=int, default=524288)
+    mf.add_argument("--lr", type=float, default=0.02, help="Adam's learning rate for --synthetic")
     mf.add_argument("--epochs", type=int, default=1, help="epochs for --synthetic (seconds are per epoch)")
     mf.add_argument("--prefetch", type=int, default=0, help="batches prepared ahead, for --synthetic")
     mf.add_argument("--no-peer", action="store_true", help="--synthetic without Surprise (whose trainset of 20M "
