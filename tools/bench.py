@@ -119,8 +119,9 @@ def zoo_mf_synthetic(num_users, num_items, num_ratings, dim, batch_size, lr, epo
     model.initialize()
     model.hybridize(static_alloc=True)
     trainer = make_trainer(model, OptimConfig(name="adam", lr=lr))
-    loop = TrainLoop(model, trainer, lambda e: ahead(iterate_batches(train, batch_size, np.random.default_rng([seed, e])),
-                                                     prefetch), [mx.cpu()], epochs)
+    def batches(epoch):
+        return ahead(iterate_batches(train, batch_size, np.random.default_rng([seed, epoch])), prefetch)
+    loop = TrainLoop(model, trainer, batches, [mx.cpu()], epochs)
     started = time.time()
     loop.run()
     wall = time.time() - started

@@ -7,6 +7,6 @@ from .losses import (ContrastiveLoss, EmbeddingPenalty, FusedRatingLoss, FusedSk
 from .sparse import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
 
 __all__ = ["EmbeddingTower", "bare_tables", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
-           "SquaredLoss", "EmbeddingPenalty", "FusedRatingLoss", "FusedTableLoss", "FusedSkipGramLoss", "NegativeSamplingLoss", "LogisticPairLoss",
-           "ContrastiveLoss",
+           "SquaredLoss", "EmbeddingPenalty", "FusedRatingLoss", "FusedTableLoss", "FusedSkipGramLoss",
+           "NegativeSamplingLoss", "LogisticPairLoss", "ContrastiveLoss",
            "RowSparseEmbedding", "row_sparse_tables", "hybridize_dense", "dense_table"]

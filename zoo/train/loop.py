@@ -5,17 +5,17 @@ from mxnet import autograd
 from mxnet.gluon.utils import split_and_load
 
 
-_ones = {}
+_ones = {}  # (context, dtype) -> the longest column of ones needed so far
 
 
 def total(x):
     """The sum of ``x`` as a ``(1,)`` array, computed as a dot product with ones: the CPU wheel's ``sum`` took
     4.4 ms on 262,144 losses, ``dot`` 0.25 ms."""
     x = x.reshape((-1,))
-    key = (x.shape[0], x.context, x.dtype)
-    if key not in _ones:
-        _ones[key] = mx.nd.ones(x.shape, ctx=x.context, dtype=x.dtype)
-    return mx.nd.dot(x, _ones[key]).reshape((1,))
+    ones = _ones.get((x.context, x.dtype))
+    if ones is None or ones.shape[0] < x.shape[0]:
+        ones = _ones[(x.context, x.dtype)] = mx.nd.ones(x.shape, ctx=x.context, dtype=x.dtype)
+    return mx.nd.dot(x, ones[:x.shape[0]]).reshape((1,))
 
 
 class TrainingError(RuntimeError):
