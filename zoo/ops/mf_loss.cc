@@ -108,7 +108,7 @@ void side_gradient(const Grouped<Example>& side, const float* table, const float
 }
 
 // Backward inputs: the gradients of loss and e, the forward inputs, then loss and e. Outputs: the gradients of
-// the forward inputs (ids and ratings get zeros).
+// the forward inputs (the ids get zeros).
 MXReturnValue backward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector<MXTensor>* out,
                        const OpResource& res) {
   auto& x = *in;
