@@ -119,8 +119,9 @@ class MatrixFactorization(HybridBlock):
         *user_inputs, ratings = rest
         ctx = users.context
         # Checked per call: row_sparse_tables (distributed training) swaps the tables after construction.
-        if self.table_loss is not None and ctx.device_type == "cpu" and not user_inputs and self._tables():
-            tables = [t.embedding.weight.data(ctx) for t in self._tables()]
+        towers = self._tables() if self.table_loss is not None and ctx.device_type == "cpu" else None
+        if towers and not user_inputs:
+            tables = [t.embedding.weight.data(ctx) for t in towers]
             return self.table_loss(users.astype("int32", copy=False), items.astype("int32", copy=False), *tables,
                                    self.scorer.offset.data(ctx), ratings)
         u, v = self.user_tower(users, *user_inputs), self.item_tower(items)  # (batch, dim) each

@@ -12,7 +12,6 @@
 // bi (num_items, 1); offset (1,); r (batch,). Outputs: loss (batch,) and the residual e (batch,), which the
 // backward pass reuses.
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -29,8 +28,6 @@ using namespace zoo;  // lib_api's types, Attrs, attr
 namespace {  // each source file registers its own functions under these names
 
 enum { kUsers, kItems, kP, kQ, kBu, kBi, kOffset, kR, kNumInputs };
-
-bool sparse_grad(const Attrs& attrs) { return attr(attrs, "sparse_grad", 1) != 0; }
 
 // A record of one example's contribution to a row's gradient.
 struct Example {
@@ -142,31 +139,16 @@ MXReturnValue backward(const Attrs& attrs, std::vector<MXTensor>* in, std::vecto
                                     [&](int64_t k) { return Example{users[k], ge[k], gr[k]}; });
   }
 
-  // The table and bias gradients: dense arrays zeroed whole, or row_sparse ones over the rows used (each row
-  // written whole by side_gradient).
-  float* grads[4];
+  float* grads[4];  // P, Q, bu, bi
   const Grouped<Example>* used[4] = {&by_user, &by_item, &by_user, &by_item};
-  const int64_t width[4] = {d, d, 1, 1};
-  for (int o = 0; o < 4; ++o) {
-    MXTensor& t = (*out)[kP + o];
-    const int64_t m = used[o]->rows.size();
-    if (dense) {
-      grads[o] = t.data<float>();
-      std::memset(grads[o], 0, sizeof(float) * t.shape[0] * width[o]);
-    } else {
-      MXSparse* s = t.data<MXSparse>();
-      res.alloc_sparse(s, kP + o, m);
-      grads[o] = static_cast<float*>(s->data);
-      std::copy(used[o]->rows.begin(), used[o]->rows.end(), s->indices);
-    }
-  }
+  for (int o = 0; o < 4; ++o) grads[o] = table_gradient_output(out, kP + o, used[o]->rows, dense, res);
   side_gradient(by_user, P, Q, bu, d, grads[0], grads[2], dense);
   side_gradient(by_item, Q, P, bi, d, grads[1], grads[3], dense);
 
   (*out)[kOffset].data<float>()[0] = total;
   float* dr = (*out)[kR].data<float>();
   for (int64_t k = 0; k < n; ++k) dr[k] = -ge[k];
-  for (int o : {kUsers, kItems}) std::memset((*out)[o].data<int32_t>(), 0, sizeof(int32_t) * n);
+  for (int o : {kUsers, kItems}) zero_ids_gradient(&(*out)[o]);
   return MX_SUCCESS;
 }
 

@@ -2,7 +2,9 @@
 #ifndef ZOO_OPS_ROWS_H_
 #define ZOO_OPS_ROWS_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "common.h"
@@ -50,6 +52,27 @@ Grouped<Record> group_by_row(int64_t n, int64_t num_rows, Key key, Make make) {
   for (int64_t k = 0; k < n; ++k) out.records[next[key(k)]++] = make(k);
   return out;
 }
+
+// Whether an operator on tables writes row_sparse gradients (attribute sparse_grad, default 1).
+inline bool sparse_grad(const Attrs& attrs) { return attr(attrs, "sparse_grad", 1) != 0; }
+
+// The storage for a table's gradient, output ``index`` of a backward pass: the dense table, zeroed whole, or a
+// row_sparse array over ``rows`` (sorted), whose rows the caller then writes whole.
+inline float* table_gradient_output(std::vector<MXTensor>* out, int index, const std::vector<int64_t>& rows,
+                                    bool dense, const OpResource& res) {
+  MXTensor& t = (*out)[index];
+  if (dense) {
+    std::memset(t.data<float>(), 0, sizeof(float) * t.size());
+    return t.data<float>();
+  }
+  MXSparse* s = t.data<MXSparse>();
+  res.alloc_sparse(s, index, rows.size());
+  std::copy(rows.begin(), rows.end(), s->indices);
+  return static_cast<float*>(s->data);
+}
+
+// The gradient of an input of ids, which has none: zeros.
+inline void zero_ids_gradient(MXTensor* t) { std::memset(t->data<int32_t>(), 0, sizeof(int32_t) * t->size()); }
 
 // inferType of an operator on tables: inputs [0, num_ids) are int32 ids, the others float32; outputs float32.
 inline MXReturnValue ids_then_floats(const char* op, size_t num_ids, std::vector<int>* in, std::vector<int>* out) {

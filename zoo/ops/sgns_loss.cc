@@ -14,7 +14,6 @@
 // reuses.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,8 +27,6 @@ using namespace zoo;  // lib_api's types, Attrs, attr, rows.h
 namespace {  // each source file registers its own functions under these names
 
 enum { kCenter, kContext, kNegatives, kIn, kOut, kNumInputs };
-
-bool sparse_grad(const Attrs& attrs) { return attr(attrs, "sparse_grad", 1) != 0; }
 
 inline float softplus(float x) { return std::max(x, 0.f) + std::log1p(std::exp(-std::fabs(x))); }
 inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
@@ -145,28 +142,11 @@ MXReturnValue backward(const Attrs& attrs, std::vector<MXTensor>* in, std::vecto
     by_target = group_by_row<Term>(n * t, vocab, [&](int64_t e) { return target(e / t, e % t); },
                                    [&](int64_t e) { return Term{center[e / t], coef[e]}; });
   }
-  const Grouped<Term>* used[2] = {&by_center, &by_target};
-  float* grads[2];
-  for (int o = 0; o < 2; ++o) {
-    MXTensor& gt = (*out)[kIn + o];
-    if (dense) {
-      grads[o] = gt.data<float>();
-      std::memset(grads[o], 0, sizeof(float) * vocab * d);
-    } else {
-      MXSparse* s = gt.data<MXSparse>();
-      res.alloc_sparse(s, kIn + o, used[o]->rows.size());
-      grads[o] = static_cast<float*>(s->data);
-      std::copy(used[o]->rows.begin(), used[o]->rows.end(), s->indices);
-    }
-  }
+  float* grads[2] = {table_gradient_output(out, kIn, by_center.rows, dense, res),
+                     table_gradient_output(out, kOut, by_target.rows, dense, res)};
   table_gradient(by_center, w_out, d, grads[0], dense);
   table_gradient(by_target, w_in, d, grads[1], dense);
-  for (int i : {kCenter, kContext, kNegatives}) {
-    MXTensor& gt = (*out)[i];
-    int64_t size = 1;
-    for (int64_t s : gt.shape) size *= s;
-    std::memset(gt.data<int32_t>(), 0, sizeof(int32_t) * size);
-  }
+  for (int i : {kCenter, kContext, kNegatives}) zero_ids_gradient(&(*out)[i]);
   return MX_SUCCESS;
 }
 
