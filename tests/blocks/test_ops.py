@@ -160,6 +160,41 @@ def test_skipgram_table_loss_equals_lookups_then_the_composite_loss(hybridize, s
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("d", [100, 3])
+def test_skipgram_table_loss_matches_float64_for_extreme_scores(hybridize, d):
+    # Scores beyond +-90 (softplus and sigmoid are computed with zoo's own exp), a vocabulary of 5 so
+    # that each row sums hundreds of entries, and a dimension with a remainder after its vectors of 8 and 32.
+    assert ops.load()
+    rng = np.random.default_rng(7)
+    n, vocab, k = 300, 5, 4
+    w_in = rng.normal(0, 1, (vocab, d)) * np.array([[0.01], [0.3], [1], [4], [12]]) * (10 / np.sqrt(d))
+    w_out = rng.normal(0, 1, (vocab, d)) * (10 / np.sqrt(d))
+    center, context, neg = rng.integers(0, vocab, n), rng.integers(0, vocab, n), rng.integers(0, vocab, (n, k))
+    head = rng.uniform(0.5, 1.5, n)
+    fused = FusedSkipGramLoss(0.7)
+    if hybridize:
+        fused.hybridize()
+    params = [mx.nd.array(w) for w in (w_in, w_out)]
+    for x in params:
+        x.attach_grad(stype="row_sparse")
+    with autograd.record():
+        out = fused(*[mx.nd.array(i, dtype="int32") for i in (center, context, neg)], *params)
+    out.backward(mx.nd.array(head))
+
+    targets = np.concatenate([context[:, None], neg], axis=1)
+    s = np.einsum("bd,bjd->bj", w_in[center], w_out[targets])
+    sign, scale = np.array([-1.0] + [1.0] * k), np.array([1.0] + [0.7] * k)
+    loss = (scale * np.logaddexp(0, sign * s)).sum(1)
+    coef = head[:, None] * sign * scale / (1 + np.exp(-sign * s))   # d loss / d s, times the head gradient
+    grad_in, grad_out = np.zeros_like(w_in), np.zeros_like(w_out)
+    np.add.at(grad_in, center, np.einsum("bj,bjd->bd", coef, w_out[targets]))
+    np.add.at(grad_out, targets.ravel(), (coef[:, :, None] * w_in[center][:, None, :]).reshape(-1, d))
+    assert abs(s).max() > 90 and abs(s).min() < 1
+    np.testing.assert_allclose(out.asnumpy(), loss, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(params[0].grad.asnumpy(), grad_in, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(params[1].grad.asnumpy(), grad_out, rtol=1e-4, atol=1e-3)
+
+
 def test_skipgram_table_loss_names_an_id_outside_the_vocabulary():
     assert ops.load()
     tables = [mx.nd.zeros((10, 4)), mx.nd.zeros((10, 4))]

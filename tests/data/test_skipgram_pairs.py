@@ -59,10 +59,17 @@ def test_keep_probabilities_formula_and_rates():
     np.testing.assert_allclose(rates, keep, atol=0.01)
 
 
-def test_negatives_follow_unigram_to_the_three_quarters():
+@pytest.mark.parametrize("cpp", [True, False], ids=["cpp", "numpy"])
+def test_negatives_follow_unigram_to_the_three_quarters(cpp, monkeypatch):
+    from zoo import ops
+    if not cpp:
+        monkeypatch.setattr(ops, "load", lambda: False)
     counts = np.array([1000, 300, 50, 5, 1])
     sampler = UnigramSampler(counts)
     draws = sampler((400_000,), np.random.default_rng(0))
+    assert draws.dtype == np.int32
     expected = counts ** 0.75 / (counts ** 0.75).sum()
     np.testing.assert_allclose(np.bincount(draws, minlength=5) / len(draws), expected, atol=0.005)
-    assert sampler((3, 4), np.random.default_rng(1)).shape == (3, 4)
+    small = sampler((3, 4), np.random.default_rng(1))
+    assert small.shape == (3, 4) and small.dtype == np.int32
+    np.testing.assert_array_equal(small, sampler((3, 4), np.random.default_rng(1)))  # a seed repeats

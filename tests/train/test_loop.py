@@ -3,7 +3,7 @@ import numpy as np
 from mxnet import gluon
 
 from zoo.train import Hook, TrainLoop
-from zoo.train.loop import total
+from zoo.train.loop import to_ndarray, total
 from zoo.train.checkpoint import load_checkpoint, save_checkpoint
 from zoo.train.hooks import EarlyStopping, LearningRateSchedule, TrackBest
 
@@ -81,6 +81,17 @@ def test_loop_keeps_dtypes_and_sums_the_loss_exactly():
     assert np.isclose(loop.metrics["train.loss"], 0.0)
     x = mx.nd.array(np.random.default_rng(0).random(1001))
     assert np.isclose(total(x).asscalar(), x.asnumpy().sum(), rtol=1e-5) and total(x).shape == (1,)
+
+
+def test_batches_are_copied_and_keep_their_dtype():
+    ids = np.arange(12, dtype=np.int32).reshape(3, 4)
+    for a in (ids, ids[:, ::2], ids[1:], ids.astype(np.int8)):  # owning, strided, a view, no DLPack dtype
+        x = to_ndarray(a)
+        assert x.dtype == a.dtype and x.context == mx.cpu()
+        np.testing.assert_array_equal(x.asnumpy(), a)
+    x = to_ndarray(ids)
+    ids[0, 0] = 99  # the producer may reuse its buffer for the next batch
+    assert ids.flags.writeable and x.asnumpy()[0, 0] == 0
 
 
 def test_stop_flag_ends_training():

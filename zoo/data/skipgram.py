@@ -70,5 +70,5 @@ class UnigramSampler:
         # Columns left in either list are full (height 1 up to rounding).
 
     def __call__(self, shape, rng):
-        column = rng.integers(0, len(self._keep), shape, dtype=np.int32)
-        return np.where(rng.random(shape) < self._keep[column], column, self._alias[column]).astype(np.int32)
+        from ..ops import alias_sample  # imports mxnet, which the data modules otherwise do without
+        return alias_sample(self._keep, self._alias, shape, rng)

@@ -43,7 +43,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
 #pragma omp simd
     for (int64_t k = 0; k < d; ++k) {
       float g = scale * gj[k] + wd * wr[k];
-      if (clip >= 0) g = std::fmax(-clip, std::fmin(clip, g));
+      if (clip >= 0) g = clip_to(g, clip);
       mr[k] = b1 * mr[k] + (1 - b1) * g;
       vr[k] = b2 * vr[k] + (1 - b2) * g * g;
       wr[k] -= lr * mr[k] / (std::sqrt(vr[k]) + eps);

@@ -31,7 +31,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
 #pragma omp simd
     for (int64_t k = 0; k < d; ++k) {
       float g = scale * gj[k];
-      if (clip >= 0) g = std::fmax(-clip, std::fmin(clip, g));
+      if (clip >= 0) g = clip_to(g, clip);
       wr[k] -= lr * (g + wd * wr[k]);
     }
   }

@@ -133,10 +133,10 @@ MXReturnValue backward(const Attrs& attrs, std::vector<MXTensor>* in, std::vecto
   {
 #pragma omp section
     by_user = group_by_row<Example>(n, num_users, [&](int64_t k) { return users[k]; },
-                                    [&](int64_t k) { return Example{items[k], ge[k], gr[k]}; });
+                                    [&](int64_t k) { return Example{items[k], ge[k], gr[k]}; }, 1);
 #pragma omp section
     by_item = group_by_row<Example>(n, num_items, [&](int64_t k) { return items[k]; },
-                                    [&](int64_t k) { return Example{users[k], ge[k], gr[k]}; });
+                                    [&](int64_t k) { return Example{users[k], ge[k], gr[k]}; }, 1);
   }
 
   float* grads[4];  // P, Q, bu, bi

@@ -1,11 +1,24 @@
 """The one training loop. It knows nothing about tasks: a model with ``loss(*batch)``, a ``gluon.Trainer``, a
 source of numpy batches, and hooks for everything else (evaluation, checkpoints, logging, early stopping)."""
 import mxnet as mx
+import numpy as np
 from mxnet import autograd
 from mxnet.gluon.utils import split_and_load
 
 
 _ones = {}  # (context, dtype) -> the longest column of ones needed so far
+RUN_AHEAD = 2
+
+
+def to_ndarray(a):
+    """A CPU NDArray of the numpy array ``a``, with its dtype (split_and_load alone would make int32 ids
+    float32, exact only below 2^24). ``a`` is copied into memory that the NDArray then owns, so a producer may
+    reuse its buffers: ``mx.nd.array`` would copy too, but it first waits until the engine has finished every
+    queued operator, which kept Python from preparing the next batch while a step ran. (So does a dtype that
+    DLPack, the way in, lacks, such as int8.)"""
+    if str(a.dtype) not in mx.nd.ndarray.DLDataType.TYPE_MAP:
+        return mx.nd.array(a, dtype=a.dtype)
+    return mx.nd.from_numpy(np.array(a, order="C"), zero_copy=True)
 
 
 def total(x):
@@ -70,6 +83,7 @@ class TrainLoop:
         self.last_loss = None        # NDArray (batch,) of the last step, on the first device
         self.loss_sum = None         # NDArray (1,), sum of this epoch's losses, kept on the device
         self.samples = 0             # examples seen this epoch
+        self._queued = []            # the losses of the steps pushed to the engine, oldest first
 
     def run(self):
         self._call("before_train")
@@ -94,8 +108,7 @@ class TrainLoop:
         return self.metrics
 
     def run_step(self, batch):
-        # nd.array keeps the batch's dtypes (split_and_load alone would make int32 ids float32, exact only < 2^24).
-        parts = [split_and_load(mx.nd.array(a, dtype=a.dtype), self.devices, even_split=False) for a in batch]
+        parts = [split_and_load(to_ndarray(a), self.devices, even_split=False) for a in batch]
         with autograd.record():
             losses = [self.model.loss(*inputs) for inputs in zip(*parts)]
         autograd.backward(losses)
@@ -106,6 +119,11 @@ class TrainLoop:
         self.last_loss = losses[0]
         self.samples += n
         self.step += 1
+        # Python runs ahead of the engine, preparing the next batches while this one trains, but by at most
+        # RUN_AHEAD steps: each queued step holds its batch and buffers.
+        self._queued.append(losses[0])
+        if len(self._queued) > RUN_AHEAD:
+            self._queued.pop(0).wait_to_read()
 
     def _call(self, event):
         for hook in self.hooks:
