@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -36,6 +39,17 @@ def test_permutation_is_uniform():
     assert chi2 < 60, chi2  # 25 degrees of freedom: p < 1e-4 if positions were not uniform
     big = ops.permutation(3_000_003, rng)  # many elements per bucket; every one exactly once
     assert np.array_equal(np.sort(big), np.arange(3_000_003))
+
+
+def test_random_draws_are_the_same_for_any_thread_count():
+    assert ops.load()
+    code = ("import numpy as np; from zoo import ops; r = np.random.default_rng(3); "
+            "print(ops.permutation(100_000, r)[:5].tolist(), "
+            "ops.alias_sample(np.linspace(0, 1, 7), np.arange(7, dtype=np.int32)[::-1].copy(), 50_000, r)"
+            "[-5:].tolist())")
+    outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env=dict(os.environ, OMP_NUM_THREADS=str(n))).stdout for n in (1, 2, 3)]
+    assert outputs[0] and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_take_gathers_rows_like_numpy_and_checks_them():

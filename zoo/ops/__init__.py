@@ -7,8 +7,9 @@ writing row_sparse gradients; ``lazy_adam.cc``, ``lazy_sgd.cc``: row_sparse upda
 :mod:`zoo.ops.optimizers`); ``batches.cc``: an epoch's random order, its batches' rows and skip-gram's
 negatives (:func:`permutation`, :func:`take`, :func:`alias_sample`); ``vec.h``: vectorized kernels they share.
 The library is built with the C++ compiler (``$CXX``, default ``g++``) against the headers the MXNet wheel
-ships, into ``$ZOO_CACHE/ops`` (default ``~/.cache/zoo/ops``), once per source, MXNet version and processor. Without a compiler, or with ``ZOO_CPP_OPS=0``, :func:`load` returns False and the models use MXNet's
-own operators: same results, slower.
+ships, into ``$ZOO_CACHE/ops`` (default ``~/.cache/zoo/ops``), once per source, MXNet version and processor.
+Without a compiler, or with ``ZOO_CPP_OPS=0``, :func:`load` returns False and the models use MXNet's own
+operators: same results, slower.
 """
 import ctypes
 import hashlib
@@ -97,7 +98,7 @@ def _processor():
 
 def permutation(n, rng):
     """A uniformly random order of ``range(n)`` drawn from the numpy Generator ``rng``: int32 from zoo's C++
-    code (``shuffle.cc``, about 10x faster than numpy on 20M rows) when it is loaded, else ``rng.permutation``."""
+    code (``batches.cc``, about 10x faster than numpy on 20M rows) when it is loaded, else ``rng.permutation``."""
     seed = int(rng.integers(0, 2 ** 63))
     if n <= np.iinfo(np.int32).max and load():
         order = np.empty(n, dtype=np.int32)
@@ -122,7 +123,7 @@ def take(a, rows):
 
 def alias_sample(keep, alias, shape, rng):
     """Draws of shape ``shape`` from a distribution in Walker's alias form: column ``j`` uniformly, kept with
-    probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``, 7x faster than
+    probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``, 3x faster than
     numpy for skip-gram's negatives) when it is loaded, else numpy; either way seeded from ``rng``."""
     seed = int(rng.integers(0, 2 ** 63))
     if load() and keep.dtype == np.float64 and alias.dtype == np.int32 and len(keep) == len(alias):

@@ -108,10 +108,10 @@ extern "C" int zoo_take(char* dst, const char* src, int64_t num_rows, int64_t ro
   return bad;
 }
 
-// n draws from a discrete distribution in Walker's alias form (``keep``, ``alias`` over
-// ``size`` columns): column j uniformly, kept with probability keep[j], else alias[j]. Word2vec's negatives:
-// 41,000 draws a batch, a third of a skip-gram epoch in numpy. The draws are dealt in fixed ranges, each with
-// its own stream, so the result is the same for any number of threads. 0, or 1 for a bad argument.
+// n draws from a discrete distribution in Walker's alias form (``keep``, ``alias`` over ``size`` columns): column j
+// uniformly, kept with probability keep[j], else alias[j]. Skip-gram's negatives, 5 a pair: numpy took 0.68 s
+// of an epoch that now lasts 3.5 s. The draws are dealt in fixed ranges, each with its own stream, so the result
+// is the same for any number of threads. 0, or 1 for a bad argument.
 extern "C" int zoo_alias_sample(int32_t* out, int64_t n, const double* keep, const int32_t* alias, int64_t size,
                                 uint64_t seed) {
   if (n < 0 || size <= 0 || size > INT32_MAX) return 1;
