@@ -79,7 +79,7 @@ class Corpus:
     def __init__(self, paths, tokenizer, min_count=5, max_vocab=0, chunk_tokens=1_000_000,
                  cache_tokens=200_000_000):
         self.paths, self.tokenizer = list(paths), tokenizer
-        self.chunk_tokens, self.cache_tokens = chunk_tokens, cache_tokens
+        self.chunk_tokens = chunk_tokens
         for path in self.paths:
             if not os.path.isfile(path):
                 raise DataError("corpus file %s not found (data.paths)" % path)
