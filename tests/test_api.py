@@ -5,7 +5,7 @@ import pytest
 import zoo
 from conftest import low_rank_ratings, write_ratings_csv
 from zoo.config import from_raw
-from zoo.train.run import train
+from zoo.pipeline import train
 
 
 def test_build_and_list_models():

@@ -9,7 +9,7 @@ from mxnet import gluon
 import zoo
 from conftest import write_idx_set
 from zoo.config import from_raw
-from zoo.train.run import train
+from zoo.pipeline import train
 
 
 @pytest.fixture(scope="module", params=["mf", "siamese_cnn"])
@@ -30,8 +30,9 @@ def run(request, tmp_path_factory):
 def sample_inputs(run):
     if run.cfg.model.name == "mf":
         return [np.array([0, 3, 7, 1], np.float32), np.array([2, 2, 9, 4], np.float32)]
-    rng = np.random.default_rng(0)
-    return [rng.random((3, 1, 8, 8), dtype=np.float32) for _ in range(2)]
+    rng = np.random.default_rng(0)  # 5 images, 3 pairs among them by row number
+    return [rng.random((5, 1, 8, 8), dtype=np.float32), np.array([0, 1, 4], np.float32),
+            np.array([2, 2, 3], np.float32)]
 
 
 # SymbolBlock.imports asks MXNet to infer input types before it knows them, which MXNet warns about.

@@ -45,7 +45,7 @@ def isolated(fn, **kwargs):
 def zoo_mf(data_root, seed, config):
     import logging
     from zoo.config import load_config
-    from zoo.train.run import train
+    from zoo.pipeline import train
     logging.disable(logging.WARNING)
     cfg = load_config(os.path.join(ROOT, "configs", config),
                       ["data.root=%s" % data_root, "data.seed=%d" % seed, "train.progress=false"])
@@ -105,12 +105,12 @@ def zoo_mf_synthetic(num_users, num_items, num_ratings, dim, batch_size, lr, epo
     """Epochs of the zoo loop on a planted-model rating table of MovieLens-20M's size; the test RMSE is on
     200,000 more ratings from the same model (its noise, 0.5, is the floor)."""
     import mxnet as mx
+    from mxnet import gluon
     from zoo.data.batches import iterate_batches, prefetch as ahead
+    from zoo.eval.inference import predict
+    from zoo.fastpath import make_optimizer, select_objective
     from zoo.models import MatrixFactorization
     from zoo.train import TrainLoop
-    from zoo.train.inference import predict
-    from zoo.train.run import make_trainer
-    from zoo.config import OptimConfig
     users, items, ratings = synthetic_ratings(num_users, num_items, num_ratings + 200_000, seed)
     test = users[num_ratings:], items[num_ratings:], ratings[num_ratings:]
     train = users[:num_ratings], items[:num_ratings], ratings[:num_ratings]
@@ -118,10 +118,12 @@ def zoo_mf_synthetic(num_users, num_items, num_ratings, dim, batch_size, lr, epo
                                        mean_rating=float(train[2].mean()))
     model.initialize()
     model.hybridize(static_alloc=True)
-    trainer = make_trainer(model, OptimConfig(name="adam", lr=lr))
+    trainer = gluon.Trainer(model.collect_params(), make_optimizer("adam", {"learning_rate": lr}))
+
     def batches(epoch):
-        return ahead(iterate_batches(train, batch_size, np.random.default_rng([seed, epoch])), prefetch)
-    loop = TrainLoop(model, trainer, batches, [mx.cpu()], epochs)
+        stream = iterate_batches(train, batch_size, np.random.default_rng([seed, epoch]))
+        return ahead(([batch] for batch in stream), prefetch)
+    loop = TrainLoop(model, select_objective(model, [mx.cpu()]), trainer, batches, [mx.cpu()], epochs)
     started = time.time()
     loop.run()
     wall = time.time() - started
@@ -158,7 +160,7 @@ TEXTS = ("brown.txt", "state_union.txt", "inaugural.txt")
 def zoo_word2vec(data_root, epochs, extra=()):
     import logging
     from zoo.config import load_config
-    from zoo.train.run import train
+    from zoo.pipeline import train
     logging.disable(logging.WARNING)
     paths = ",".join(os.path.join(data_root, t) for t in TEXTS)
     cfg = load_config(os.path.join(ROOT, "configs", "word2vec.yaml"),
@@ -179,7 +181,7 @@ def gensim_word2vec(data_root, epochs, workers=2):
     from gensim.models import Word2Vec
     from zoo.data.text import Tokenizer
     from zoo.data.wordsets import read_analogies, read_similarity
-    from zoo.train.word_metrics import analogy_score, similarity_score
+    from zoo.eval.words import analogy_score, similarity_score
     tok = Tokenizer()
     sentences = []
     for name in TEXTS:

@@ -13,7 +13,7 @@ import mxnet as mx  # noqa: E402
 
 from zoo.api import load_run  # noqa: E402
 from zoo.cli import report_errors  # noqa: E402
-from zoo.train.run import evaluate  # noqa: E402
+from zoo.pipeline import evaluate  # noqa: E402
 
 
 def main(argv=None):

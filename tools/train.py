@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from zoo.config import ConfigError, load_config  # noqa: E402
 from zoo.data import DataError  # noqa: E402
 from zoo.train.loop import Interrupted, TrainingError  # noqa: E402
-from zoo.train.run import train  # noqa: E402
+from zoo.pipeline import train  # noqa: E402
 
 
 def import_plugin(name):

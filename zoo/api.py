@@ -13,9 +13,9 @@ import mxnet as mx
 import numpy as np
 
 from .registry import MODELS
-from .train.inference import predict
-from .train.run import build_dataset, load_model
-from .train.word_metrics import nearest, unit_rows
+from .eval.inference import predict
+from .pipeline import build_dataset, load_model
+from .eval.words import nearest, unit_rows
 
 
 def build_model(name, **kwargs):

@@ -9,9 +9,11 @@ import pytest
 from mxnet import autograd
 
 from zoo import ops
-from zoo.blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, FusedRatingLoss, FusedSkipGramLoss,
-                        FusedTableLoss, NegativeSamplingLoss, PairwiseCandidateScorer, SquaredLoss)
-from zoo.models import MatrixFactorization, SkipGram
+from zoo.blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, NegativeSamplingLoss, PairwiseCandidateScorer,
+                        SquaredLoss)
+from zoo.fastpath import FusedMF, FusedSkipGram, select_objective
+from zoo.models import MatrixFactorization, Objective, SkipGram
+from zoo.ops.fused import FusedRatingLoss, FusedSkipGramLoss, FusedTableLoss
 
 from conftest import ROOT
 
@@ -58,14 +60,15 @@ def test_mf_trains_the_same_with_and_without_the_fused_loss():
     outputs = []
     for fused in (True, False):
         mx.random.seed(0)
-        model = MatrixFactorization.create(50, 40, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0, fused=fused)
-        assert (model.fused_loss is not None) == fused and (model.table_loss is not None) == fused
+        model = MatrixFactorization.create(50, 40, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0)
         model.initialize()
         model.hybridize()
+        objective = select_objective(model, [mx.cpu()]) if fused else Objective(model)
+        assert isinstance(objective, FusedMF) == fused
         trainer = mx.gluon.Trainer(model.collect_params(), "adam", {"learning_rate": 0.05})
         for _ in range(5):
             with autograd.record():
-                loss = model.loss(users, items, ratings)
+                loss = objective(users, items, ratings)
             loss.backward()
             trainer.step(400)
         outputs.append(model(users, items).asnumpy())
@@ -118,11 +121,13 @@ def test_table_loss_names_an_id_outside_its_table():
 
 def test_mf_reads_bare_tables_directly_and_towers_through_the_fused_loss():
     assert ops.load()
-    bare = MatrixFactorization.create(10, 10, dim=4, mean_rating=3.0)
-    towers = MatrixFactorization.create(10, 10, dim=4, hidden=(4,), mean_rating=3.0)
-    assert bare.table_loss is not None and towers.table_loss is None and towers.fused_loss is not None
-    mixed = MatrixFactorization.create(10, 10, dim=4, mean_rating=3.0, sparse_grad=False)
-    assert mixed.table_loss is not None and not mixed.table_loss.sparse_grad
+    bare = select_objective(MatrixFactorization.create(10, 10, dim=4, mean_rating=3.0), [mx.cpu()])
+    towers = select_objective(MatrixFactorization.create(10, 10, dim=4, hidden=(4,), mean_rating=3.0), [mx.cpu()])
+    assert bare.from_tables and isinstance(bare.kernel, FusedTableLoss)
+    assert not towers.from_tables and isinstance(towers.kernel, FusedRatingLoss)
+    dense = select_objective(MatrixFactorization.create(10, 10, dim=4, mean_rating=3.0, sparse_grad=False),
+                             [mx.cpu()])
+    assert dense.from_tables and not dense.kernel.sparse_grad
 
 
 @pytest.mark.parametrize("shared", [True, False])
@@ -149,7 +154,8 @@ def test_skipgram_table_loss_equals_lookups_then_the_composite_loss(hybridize, s
             if composite:
                 c, x, neg = [mx.nd.Embedding(mx.nd.array(i), t, vocab, d, sparse_grad=sparse_grad)
                              for i, t in zip(ids, (params[0], params[1], params[1]))]
-                out = loss(scorer(c, x), negative_scorer(c, neg))
+                pos = scorer(c, x).expand_dims(axis=1)
+                out = loss(mx.nd.concat(pos, negative_scorer(c, neg), dim=1))
             else:
                 out = fused(*[mx.nd.array(i, dtype="int32") for i in ids], *params)
         out.backward(head)
@@ -205,9 +211,9 @@ def test_skipgram_table_loss_names_an_id_outside_the_vocabulary():
 
 def test_skipgram_uses_the_table_loss_for_its_standard_parts():
     assert ops.load()
-    assert SkipGram.create(20, 4, 5).table_loss is not None
-    assert SkipGram.create(20, 4, 64, shared_negatives=True, negative_weight=0.1).table_loss.negative_weight == 0.1
-    assert SkipGram.create(20, 4, 5, fused=False).table_loss is None
+    assert isinstance(select_objective(SkipGram.create(20, 5, dim=4), [mx.cpu()]), FusedSkipGram)
+    shared = select_objective(SkipGram.create(20, 64, True, dim=4, negative_weight=0.1), [mx.cpu()])
+    assert shared.kernel.negative_weight == 0.1
 
 
 def test_fused_sgd_updates_like_sgd(monkeypatch):
@@ -220,12 +226,13 @@ def test_fused_sgd_updates_like_sgd(monkeypatch):
     extra = {"wd": 0.01, "clip_gradient": 0.05, "rescale_grad": 0.5}
     for optimizer in (FusedSGD(learning_rate=0.5, **extra), mx.optimizer.SGD(learning_rate=0.5, **extra)):
         mx.random.seed(0)
-        model = SkipGram.create(30, 8, 3)
+        model = SkipGram.create(30, 3, dim=8)
         model.initialize()
+        objective = select_objective(model, [mx.cpu()])
         trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
         for batch in batches:
             with autograd.record():
-                loss = model.loss(*batch)
+                loss = objective(*batch)
             loss.backward()
             trainer.step(64)
         weights.append([p.data().asnumpy() for p in model.collect_params().values()])
@@ -235,16 +242,19 @@ def test_fused_sgd_updates_like_sgd(monkeypatch):
 
 
 def test_without_a_compiler_the_models_fall_back(tmp_path):
-    code = ("import logging, sys; logging.basicConfig(stream=sys.stdout); from zoo import ops; "
+    code = ("import logging, sys; logging.basicConfig(stream=sys.stdout, level=logging.INFO); import mxnet as mx; "
+            "from zoo import ops; from zoo.fastpath import select_objective; "
             "from zoo.models import MatrixFactorization; "
-            "print(ops.load(), MatrixFactorization.create(5, 5, mean_rating=3.0).fused_loss)")
+            "print(ops.load(), type(select_objective(MatrixFactorization.create(5, 5, mean_rating=3.0), "
+            "[mx.cpu()])).__name__)")
     env = dict(os.environ, CXX="no-such-compiler", ZOO_CACHE=str(tmp_path))
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "no C++ compiler 'no-such-compiler'" in proc.stdout and proc.stdout.strip().endswith("False None")
+    assert "no C++ compiler 'no-such-compiler'" in proc.stdout and proc.stdout.strip().endswith("False Objective")
+    assert "fused rating kernel not used: zoo's C++ operators are not available" in proc.stdout
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ, ZOO_CPP_OPS="0"),
                           capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stdout.strip().endswith("False None"), proc.stdout + proc.stderr
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("False Objective"), proc.stdout + proc.stderr
 
 
 def test_a_build_is_cached(tmp_path):
@@ -270,10 +280,11 @@ def test_fused_adam_updates_like_adam(sparse_grad, extra, monkeypatch):
         model = MatrixFactorization.create(30, 20, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0,
                                            sparse_grad=sparse_grad)
         model.initialize()
+        objective = select_objective(model, [mx.cpu()])
         trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
         for users, items, ratings in batches:
             with autograd.record():
-                loss = model.loss(users, items, ratings)
+                loss = objective(users, items, ratings)
             loss.backward()
             trainer.step(64)
         weights.append({k: p.data().asnumpy() for k, p in model._collect_params_with_prefix().items()})

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from zoo import ops
+from zoo.ops import arrays
 from zoo.data.batches import iterate_batches, prefetch
 
 
@@ -31,21 +32,21 @@ def test_permutation_is_uniform():
     rng, n, draws = np.random.default_rng(0), 6, 30000
     counts = np.zeros((n, n))  # counts[i, j]: times element i landed at position j
     for _ in range(draws):
-        order = ops.permutation(n, rng)
+        order = arrays.permutation(n, rng)
         assert order.dtype == np.int32 and sorted(order.tolist()) == list(range(n))
         counts[order, np.arange(n)] += 1
     expected = draws / n
     chi2 = ((counts - expected) ** 2 / expected).sum()
     assert chi2 < 60, chi2  # 25 degrees of freedom: p < 1e-4 if positions were not uniform
-    big = ops.permutation(3_000_003, rng)  # many elements per bucket; every one exactly once
+    big = arrays.permutation(3_000_003, rng)  # many elements per bucket; every one exactly once
     assert np.array_equal(np.sort(big), np.arange(3_000_003))
 
 
 def test_random_draws_are_the_same_for_any_thread_count():
     assert ops.load()
-    code = ("import numpy as np; from zoo import ops; r = np.random.default_rng(3); "
-            "print(ops.permutation(100_000, r)[:5].tolist(), "
-            "ops.alias_sample(np.linspace(0, 1, 7), np.arange(7, dtype=np.int32)[::-1].copy(), 50_000, r)"
+    code = ("import numpy as np; from zoo.ops import arrays; r = np.random.default_rng(3); "
+            "print(arrays.permutation(100_000, r)[:5].tolist(), "
+            "arrays.alias_sample(np.linspace(0, 1, 7), np.arange(7, dtype=np.int32)[::-1].copy(), 50_000, r)"
             "[-5:].tolist())")
     outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env=dict(os.environ, OMP_NUM_THREADS=str(n))).stdout for n in (1, 2, 3)]
@@ -58,9 +59,9 @@ def test_take_gathers_rows_like_numpy_and_checks_them():
     rows = rng.integers(0, 100, 250).astype(np.int32)
     for a in (rng.integers(0, 9, 100).astype(np.int32), rng.random(100), rng.random((100, 3, 2)).astype(np.float32),
               np.arange(300, dtype=np.int16).reshape(100, 3)):
-        np.testing.assert_array_equal(ops.take(a, rows), a[rows])
+        np.testing.assert_array_equal(arrays.take(a, rows), a[rows])
     with pytest.raises(IndexError, match=r"outside \[0, 100\)"):
-        ops.take(np.zeros(100), np.array([3, 100], dtype=np.int32))
+        arrays.take(np.zeros(100), np.array([3, 100], dtype=np.int32))
 
 
 @pytest.mark.parametrize("depth", [0, 1, 3])
@@ -86,3 +87,13 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops():
     assert next(items) == 0
     items.close()
     assert threading.active_count() == before
+
+
+def test_split_rows_slices_rows_and_keeps_whole_arrays_whole():
+    from zoo.data.batches import split_rows
+    batch = (np.arange(7), np.arange(7) * 10, np.array([1, 2, 3]))
+    parts = split_rows(batch, 2, whole=(2,))
+    assert [p[0].tolist() for p in parts] == [[0, 1, 2], [3, 4, 5, 6]]
+    assert [p[1].tolist() for p in parts] == [[0, 10, 20], [30, 40, 50, 60]]
+    assert all(p[2].tolist() == [1, 2, 3] for p in parts)  # e.g. negatives shared by the whole batch
+    assert len(split_rows((np.arange(1),), 2)) == 1  # no empty part

@@ -41,9 +41,10 @@ def test_idx_source_and_batches(tmp_path):
     root = write_idx_set(tmp_path / "digits", gz=False)
     ds = ImagePairs(root=root, valid_ratio=0.2)
     assert ds.num_examples("train") == 240 and len(ds.splits["test"]) == 120
-    a, b, target = next(iter(ds.batches("train", 16)))
-    assert a.shape == b.shape == (16, 1, 8, 8) and a.dtype == np.float32 and a.max() <= 1
-    assert set(np.unique(target)) <= {0.0, 1.0}
+    images, left, right, target = next(iter(ds.batches("train", 16)))
+    assert images.shape == (32, 1, 8, 8) and images.dtype == np.float32 and images.max() <= 1
+    assert left.tolist() == list(range(16)) and right.tolist() == list(range(16, 32)) and left.dtype == np.int32
+    assert set(np.unique(target)) <= {0.0, 1.0} and target.shape == (16,)
 
 
 def test_missing_files_name_the_folder(tmp_path):
@@ -65,13 +66,13 @@ def test_folder_and_pairs_sources(tmp_path):
             same = float(labels[i] == labels[i + 1])
             f.write("c%d/%d.png,c%d/%d.png,%s\n" % (labels[i], i, labels[i + 1], i + 1, same))
     ds = ImagePairs(source="pairs", root=str(tmp_path / "classes"), test_ratio=0.25, valid_ratio=0)
-    a, b, score = next(iter(ds.batches("train", 100)))
-    assert len(a) == 15 and a.shape[1:] == (1, 8, 8)
+    images, left, right, score = next(iter(ds.batches("train", 100)))
+    assert len(score) == len(left) == 15 and images.shape == (30, 1, 8, 8)
 
 
 def test_evaluate_on_a_pairs_source(tmp_path):
     from zoo.config import from_raw
-    from zoo.train.run import build_model, evaluate
+    from zoo.pipeline import build_model, evaluate
     import mxnet as mx
     images, labels = synthetic_digits(12)
     for i, img in enumerate(images):
@@ -83,7 +84,7 @@ def test_evaluate_on_a_pairs_source(tmp_path):
                     "data": {"name": "images", "source": "pairs", "root": str(tmp_path), "test_ratio": 0.5,
                              "valid_ratio": 0}})
     ds = ImagePairs(source="pairs", root=str(tmp_path), test_ratio=0.5, valid_ratio=0)
-    model = build_model(cfg, ds)
+    model = build_model(cfg, ds.meta)
     model.initialize()
     metrics = evaluate(model, ds, ["test"], mx.cpu(), 64)["test"]
     assert set(metrics) == {"rmse", "mae", "n", "pair_auc"} and metrics["n"] == 6
@@ -113,3 +114,20 @@ def test_in_batch_pairs(tmp_path):
     first = np.random.default_rng(1).permutation(ds.splits["train"])[:32]
     assert np.array_equal(ds.labels[first][left] == ds.labels[first][right], same.astype(bool))
     assert len(labels) == 100
+
+
+@pytest.mark.parametrize("pairs_per_image", [0, 3])
+def test_split_batch_gives_self_contained_parts(tmp_path, pairs_per_image):
+    """Each device's part holds the images its pairs use, renumbered: the pairs are the batch's pairs."""
+    root = write_idx_set(tmp_path / "digits", n_train=100, n_test=20)
+    ds = ImagePairs(root=root, valid_ratio=0, pairs_per_image=pairs_per_image)
+    images, left, right, target = next(iter(ds.batches("train", 20, seed=2)))
+    parts = ds.split_batch((images, left, right, target), 3)
+    assert len(parts) == 3 and sum(len(p[3]) for p in parts) == len(target)
+    got = [(p[0][p[1]], p[0][p[2]], p[3]) for p in parts]
+    want_left, want_right = images[left], images[right]
+    np.testing.assert_array_equal(np.concatenate([g[0] for g in got]), want_left)
+    np.testing.assert_array_equal(np.concatenate([g[1] for g in got]), want_right)
+    np.testing.assert_array_equal(np.concatenate([g[2] for g in got]), target)
+    for part_images, part_left, part_right, _ in parts:  # no image a part does not use
+        assert set(np.concatenate([part_left, part_right])) == set(range(len(part_images)))

@@ -2,8 +2,8 @@ import mxnet as mx
 import numpy as np
 
 from zoo.config import from_raw
-from zoo.models import MatrixFactorization
-from zoo.train.run import train
+from zoo.models import MatrixFactorization, Objective
+from zoo.pipeline import train
 
 
 def test_loss_is_squared_error_plus_penalty_on_used_rows():
@@ -16,7 +16,7 @@ def test_loss_is_squared_error_plus_penalty_on_used_rows():
     bu, bi = np.array([0.5, -1.0]), np.array([0.25, 1.5])
     pred = (u * v).sum(1) + bu + bi + 3.0
     want = (pred - [4.0, 2.0]) ** 2 + 0.1 * ((u ** 2).sum(1) + (v ** 2).sum(1) + bu ** 2 + bi ** 2)
-    np.testing.assert_allclose(model.loss(users, items, ratings).asnumpy(), want, rtol=1e-5)
+    np.testing.assert_allclose(Objective(model)(users, items, ratings).asnumpy(), want, rtol=1e-5)
     np.testing.assert_allclose(model(users, items).asnumpy(), pred, rtol=1e-5)
 
 

@@ -1,14 +1,22 @@
-"""Every registered model: builds from its config, forward agrees hybridized and not, one training step is finite.
-A model added to the registry without an entry in TINY fails here on purpose."""
+"""Every registered model: builds from its config; forward agrees hybridized and not; the training loss is the
+loss of the model's own forward plus its penalty; the fused kernels compute the composite objective's losses and
+gradients; two devices give the result of one. A model added to the registry without an entry in TINY fails
+here on purpose."""
+import itertools
+
 import mxnet as mx
 import numpy as np
 import pytest
-from mxnet import autograd
+from mxnet import autograd, gluon
 
 import zoo
 from zoo.config import from_raw
-from conftest import write_idx_set
-from zoo.train.run import build_dataset, build_model, make_trainer
+from zoo.fastpath import fused_objective, make_optimizer, select_objective
+from zoo.models import Objective
+from zoo.pipeline import build_dataset, build_model, train
+from zoo.train import TrainLoop
+from conftest import topic_corpus, write_idx_set
+
 
 def corpus(root):
     return {"model": {"name": "skipgram", "dim": 8},
@@ -23,16 +31,54 @@ TINY = {
     "svdpp": lambda root: {"model": {"name": "svdpp", "dim": 4},
                            "data": {"name": "movielens", "root": root, "implicit": True}},
     "skipgram": corpus,
+    "skipgram_shared": lambda root: dict(corpus(root), data=dict(corpus(root)["data"], shared_negatives=True)),
     "siamese_cnn": lambda root: {"model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
                                  "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
+    # configs/image_similarity.yaml's pairing: distinct images a batch, paired among themselves
     "siamese_cnn_in_batch_pairs": lambda root: {
         "model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
         "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2, "pairs_per_image": 2}},
     "siamese_cnn_two_towers": lambda root: {
         "model": {"name": "siamese_cnn", "dim": 8, "channels": [4], "shared": False, "loss": "contrastive"},
         "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
-    "skipgram_shared": lambda root: dict(corpus(root), data=dict(corpus(root)["data"], shared_negatives=True)),
 }
+
+
+@pytest.fixture
+def data_root(ratings_dir):
+    with open(ratings_dir + "/corpus.txt", "w") as f:
+        f.write("the cat sat on the mat\nthe dog sat on the log\n" * 3)
+    write_idx_set(ratings_dir + "/digits", n_train=60, n_test=20)
+    return ratings_dir
+
+
+def setup(name, root, batch_size=24, steps=1, seed=0):
+    cfg = from_raw(TINY[name](root))
+    dataset = build_dataset(cfg)
+    batches = list(itertools.islice(dataset.batches("train", batch_size, shuffle=True, seed=seed), steps))
+    return cfg, dataset, batches
+
+
+def new_model(cfg, dataset, devices=(mx.cpu(),), hybridize=True):
+    mx.random.seed(0)  # the same initial values every time
+    model = build_model(cfg, dataset.meta)
+    model.initialize(ctx=list(devices))
+    # Tables that start at zero (skip-gram's context vectors, the biases) give zero gradients to the rows they
+    # multiply in the first step; random values make every comparison below see every gradient.
+    randomize_zero_tables(model)
+    if hybridize:
+        model.hybridize(static_alloc=True)
+    return model
+
+
+def randomize_zero_tables(model):
+    for p in model.collect_params().values():
+        if p.init == "zeros" and 0 not in p.shape:  # (a CNN's shapes are known only after its first batch)
+            p.set_data(mx.nd.random.normal(0, 0.3, shape=p.shape))
+
+
+def nd(batch, ctx=mx.cpu()):
+    return [mx.nd.array(a, dtype=a.dtype, ctx=ctx) for a in batch]
 
 
 def test_every_registered_model_has_a_tiny_config():
@@ -41,27 +87,132 @@ def test_every_registered_model_has_a_tiny_config():
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_forward_and_one_step(name, ratings_dir, hybridize):
-    with open(ratings_dir + "/corpus.txt", "w") as f:
-        f.write("the cat sat on the mat\nthe dog sat on the log\n" * 3)
-    write_idx_set(ratings_dir + "/digits", n_train=60, n_test=20)
-    cfg = from_raw(TINY[name](ratings_dir))
-    dataset = build_dataset(cfg)
-    mx.random.seed(0)
-    model = build_model(cfg, dataset)
-    model.initialize()
-    batch = [mx.nd.array(a, dtype=a.dtype) for a in next(iter(dataset.batches("train", 32)))]
-    inputs = [mx.nd.array(a) for a in model.example_inputs(dataset.meta, batch=4)] if name.endswith("pairs") \
-        else batch[:-1]
+def test_forward_and_one_step(name, data_root, hybridize):
+    cfg, dataset, (batch,) = setup(name, data_root, 32)
+    model = new_model(cfg, dataset, hybridize=False)
+    inputs = nd(batch)[:len(batch) - model.num_targets]
     imperative = model(*inputs).asnumpy()
     if hybridize:
         model.hybridize(static_alloc=True)
         np.testing.assert_allclose(model(*inputs).asnumpy(), imperative, rtol=1e-5, atol=1e-6)
-    trainer = make_trainer(model, cfg.optim)
+    objective = select_objective(model, [mx.cpu()], hybridize=hybridize)
+    trainer = gluon.Trainer(model.collect_params(), make_optimizer(cfg.optim.name, {"learning_rate": 0.01}))
     with autograd.record():
-        loss = model.loss(*batch)
+        loss = objective(*nd(batch))
     n = loss.shape[0]  # one loss per example: a rating, a word pair, an image pair
-    assert loss.shape == (n,) and n in (len(batch[0]), len(batch[-1])) and np.isfinite(loss.asnumpy()).all()
+    assert loss.shape == (n,) and n == len(batch[1]) and np.isfinite(loss.asnumpy()).all()
     loss.backward()
     trainer.step(n)
     assert np.isfinite(model(*inputs).asnumpy()).all()
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_training_loss_is_the_loss_of_the_forward_plus_the_penalty(name, data_root, hybridize):
+    """What the loop trains on (the selected objective, fused or not) equals ``loss_fn(model(inputs), targets)
+    + regularization(inputs)`` computed step by step, for every registered model."""
+    cfg, dataset, (batch,) = setup(name, data_root)
+    model = new_model(cfg, dataset, hybridize=hybridize)
+    for p in model.collect_params().values():
+        if "batchnorm" in p.name and "running" not in p.name:
+            p.grad_req = "null"  # BatchNorm in training mode normalizes by the batch: see the composite below
+    arrays = nd(batch)
+    split = len(arrays) - model.num_targets
+    with autograd.record():  # training mode, as in the loop
+        out = model(*arrays[:split])
+        want = model.loss_fn(out, *arrays[split:])
+        penalty = model.regularization(*arrays[:split])
+        want = want if penalty is None else want + penalty
+        got = select_objective(model, [mx.cpu()], hybridize=hybridize)(*arrays)
+    np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_fused_kernels_give_the_composite_losses_and_gradients(name, data_root):
+    cfg, dataset, (batch,) = setup(name, data_root)
+    fused, why = fused_objective(new_model(cfg, dataset), [mx.cpu()])
+    if fused is None:
+        assert "no fused kernel" in why or "not used" in why
+        pytest.skip(why)
+    results = []
+    for make in (lambda m: fused_objective(m, [mx.cpu()])[0], lambda m: Objective(m)):
+        model = new_model(cfg, dataset)
+        objective = make(model)
+        with autograd.record():
+            loss = objective(*nd(batch))
+        loss.backward()
+        grads = {k: p.grad().tostype("default").asnumpy() for k, p in model._collect_params_with_prefix().items()}
+        results.append((loss.asnumpy(), grads))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
+    for key in results[1][1]:
+        np.testing.assert_allclose(results[0][1][key], results[1][1][key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def global_batchnorm(model):
+    """BatchNorm normalizes by the statistics of the part a device holds: the one thing two devices cannot share
+    with one (MXNet has no synchronized BatchNorm on CPUs). For the exact comparison it normalizes by its
+    running statistics instead; test_two_devices_end_with_the_metric_of_one keeps the real BatchNorm."""
+    for block in _blocks(model):
+        if type(block).__name__ == "BatchNorm":
+            block._kwargs["use_global_stats"] = True
+
+
+def _blocks(block):
+    yield block
+    for child in block._children.values():
+        yield from _blocks(child)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_two_devices_give_the_parameters_of_one(name, data_root):
+    """Three steps of plain SGD with the same global batches: ``cpu:0,1`` ends with the parameters ``cpu`` ends
+    with. SGD's step is proportional to the gradient, so a gradient of the wrong scale (or pairs pointing at the
+    wrong images, or negatives split between devices) shows."""
+    cfg, dataset, batches = setup(name, data_root, batch_size=24, steps=3)
+    ends = []
+    for devices in ([mx.cpu()], [mx.cpu(0), mx.cpu(1)]):
+        mx.random.seed(0)
+        model = build_model(cfg, dataset.meta)
+        global_batchnorm(model)
+        model.initialize(ctx=devices)
+        model.hybridize(static_alloc=True)
+        randomize_zero_tables(model)
+        trainer = gluon.Trainer(model.collect_params(), make_optimizer("sgd", {"learning_rate": 0.5}))
+        loop = TrainLoop(model, select_objective(model, devices), trainer,
+                         lambda epoch: [dataset.split_batch(b, len(devices)) for b in batches], devices, 1)
+        loop.run()
+        ends.append(({k: p.data(devices[-1]).asnumpy() for k, p in model._collect_params_with_prefix().items()},
+                     loop.metrics["train.loss"]))
+    (one, loss1), (two, loss2) = ends
+    assert np.isclose(loss1, loss2, rtol=1e-5)
+    for key in one:
+        np.testing.assert_allclose(two[key], one[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+# The final test metric of two short runs, one per device setup; BatchNorm per device is the one difference.
+FINAL_METRIC = {"mf": ("test", "rmse", 1e-4), "mf_towers": ("test", "rmse", 1e-4), "svdpp": ("test", "rmse", 1e-4),
+                "skipgram": ("wordsim353", "spearman", 1e-4), "skipgram_shared": ("wordsim353", "spearman", 1e-4),
+                "siamese_cnn": ("test", "recall@1", 0.1), "siamese_cnn_in_batch_pairs": ("test", "recall@1", 0.1),
+                "siamese_cnn_two_towers": ("test", "recall@1", 0.1)}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_two_devices_end_with_the_metric_of_one(name, data_root, tmp_path):
+    """The whole pipeline with ``train.devices=cpu`` and ``cpu:0,1``: the same final metric, to 1e-4 for models
+    without BatchNorm and within 0.1 Recall@1 (2 of 20 test images) for the CNNs, whose BatchNorm normalizes each
+    device's half of the batch on its own."""
+    split, metric, tolerance = FINAL_METRIC[name]
+    raw = TINY[name](data_root)
+    epochs, batch_size, optim = 2, 32, {"name": "sgd", "lr": 0.1}
+    if name.startswith("skipgram"):  # two topics, and a similarity set that a trained model ranks right
+        raw["data"].update(paths=[topic_corpus(tmp_path)], sample=0, window=3)
+        raw["eval"] = {"root": str(tmp_path), "sets": ["wordsim353"], "download": False}
+        epochs, batch_size = 3, 512  # five negatives shared by 512 pairs take a smaller step
+        optim = {"name": "sgd", "lr": 3.2 if name.endswith("shared") else 12.8}
+    if name.startswith("siamese"):
+        epochs, optim = 4, {"name": "adam", "lr": 0.01}
+    values = []
+    for devices in ("cpu", "cpu:0,1"):
+        cfg = from_raw(dict(raw, train={"epochs": epochs, "batch_size": batch_size, "progress": False,
+                                        "devices": devices}, optim=optim))
+        values.append(train(cfg, str(tmp_path / devices.replace(":", "_")))[split][metric])
+    assert np.isfinite(values).all() and abs(values[0] - values[1]) <= tolerance, values

@@ -4,7 +4,7 @@ import pytest
 from mxnet import autograd
 
 from zoo.blocks import NegativeSamplingLoss
-from zoo.models import SkipGram
+from zoo.models import Objective, SkipGram
 
 from conftest import topic_corpus
 
@@ -20,7 +20,8 @@ def test_negative_sampling_loss_by_hand(hybridize, weight):
         loss.hybridize()
     pos, neg = np.array([2.0, -1.0]), np.array([[0.5, -0.5, 1.0], [0.0, 2.0, -3.0]])
     want = -np.log(1 / (1 + np.exp(-pos))) - weight * np.log(1 / (1 + np.exp(neg))).sum(1)
-    np.testing.assert_allclose(loss(mx.nd.array(pos), mx.nd.array(neg)).asnumpy(), want, rtol=1e-5)
+    scores = mx.nd.array(np.column_stack([pos, neg]))  # (batch, 1 + K): the true pair first
+    np.testing.assert_allclose(loss(scores).asnumpy(), want, rtol=1e-5)
 
 
 @pytest.mark.parametrize("shared", [False, True])
@@ -37,18 +38,19 @@ def test_skipgram_loss_against_numpy_and_hybrid(shared):
     pos = (c[center] * o[context]).sum(1)
     neg = c[center] @ o[negatives].T if shared else np.einsum("bd,bkd->bk", c[center], o[negatives])
     want = softplus(-pos) + softplus(neg).sum(1)
-    imperative = model.loss(*inputs).asnumpy()
+    objective = Objective(model)
+    imperative = objective(*inputs).asnumpy()
     np.testing.assert_allclose(imperative, want, rtol=1e-4)
-    model.hybridize(static_alloc=True)
-    np.testing.assert_allclose(model.loss(*inputs).asnumpy(), imperative, rtol=1e-5)
-    np.testing.assert_allclose(model(*inputs[:2]).asnumpy(), pos, rtol=1e-4)
+    objective.hybridize(static_alloc=True)
+    np.testing.assert_allclose(objective(*inputs).asnumpy(), imperative, rtol=1e-5)
+    np.testing.assert_allclose(model(*inputs).asnumpy(), np.column_stack([pos, neg]), rtol=1e-4)
 
 
 def test_skipgram_gradients_are_row_sparse():
     model = SkipGram.create(10, dim=4, negatives=2)
     model.initialize()
     with autograd.record():
-        loss = model.loss(mx.nd.array([1]), mx.nd.array([2]), mx.nd.array([[3, 4]]))
+        loss = Objective(model)(mx.nd.array([1]), mx.nd.array([2]), mx.nd.array([[3, 4]]))
     loss.backward()
     grad = model.context_tower.embedding.weight.grad()
     assert grad.stype == "row_sparse" and sorted(grad.indices.asnumpy().tolist()) == [2, 3, 4]
@@ -57,7 +59,7 @@ def test_skipgram_gradients_are_row_sparse():
 
 def test_skipgram_learns_topics(tmp_path):
     from zoo.config import from_raw
-    from zoo.train.run import train
+    from zoo.pipeline import train
     corpus = topic_corpus(tmp_path)
     cfg = from_raw({"model": {"name": "skipgram", "dim": 16},
                     "data": {"name": "text", "paths": [corpus], "min_count": 1, "sample": 0, "window": 3},
@@ -73,12 +75,13 @@ def test_skipgram_learns_topics(tmp_path):
 
 
 def test_siamese_in_batch_pairs_equal_explicit_pairs():
+    """Pairs by row number score as the embeddings of the two images do (BatchNorm in inference mode)."""
     from zoo.models import SiameseNet
     mx.random.seed(0)
     model = SiameseNet.create(dim=4, channels=[4])
     model.initialize()
     images = mx.nd.random.uniform(shape=(5, 1, 8, 8))
     left, right, target = mx.nd.array([0, 1, 4]), mx.nd.array([2, 2, 3]), mx.nd.array([1, 0, 1])
-    in_batch = model.loss(images, left, right, target).asnumpy()
-    explicit = model.loss(images.take(left), images.take(right), target).asnumpy()
-    np.testing.assert_allclose(in_batch, explicit, rtol=1e-5)
+    in_batch = Objective(model)(images, left, right, target).asnumpy()
+    explicit = model.loss_fn(model.score(model.embed(images.take(left)), model.embed_b(images.take(right))), target)
+    np.testing.assert_allclose(in_batch, explicit.asnumpy(), rtol=1e-5)

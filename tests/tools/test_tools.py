@@ -88,7 +88,7 @@ def test_word2vec_train_export_similar(tmp_path):
     assert results["wordsim353"]["covered"] == 1.0 and results["analogy"]["n"] == 1
 
     from zoo.data.word2vec_format import read_word2vec
-    from zoo.train.run import load_model
+    from zoo.pipeline import load_model
     _, model, arrays = load_model(out)
     for binary in ([], ["--binary"]):
         proc = run_tool(["tools/export.py", out, "--format", "word2vec"] + binary)

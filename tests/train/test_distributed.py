@@ -5,10 +5,9 @@ import pytest
 from mxnet import autograd, gluon
 
 from zoo.blocks import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
-from zoo.config import ConfigError, OptimConfig
-from zoo.models import MatrixFactorization, SkipGram
-from zoo.train.distributed import is_distributed, server_lr_scheduler, shard_batches
-from zoo.train.hooks import LearningRateSchedule
+from zoo.config import ConfigError
+from zoo.models import MatrixFactorization, Objective, SkipGram
+from zoo.train.distributed import LocalTraining, is_distributed, placement, shard_batches
 
 
 def test_shard_batches_splits_groups_and_drops_short_ones():
@@ -20,16 +19,14 @@ def test_shard_batches_splits_groups_and_drops_short_ones():
     assert [len(list(shard_batches(iter(short), r, 2, 2))) for r in range(2)] == [1, 1]
 
 
-@pytest.mark.parametrize("schedule", ["constant", "step", "cosine", "linear"])
-def test_server_schedule_follows_the_epoch_schedule(schedule):
-    optim = OptimConfig(lr=0.4, schedule=schedule, min_lr=0.01, gamma=0.5, step_epochs=2)
-    hook = LearningRateSchedule(optim.lr, schedule, 6, optim.gamma, optim.step_epochs, 0, optim.min_lr)
-    server = server_lr_scheduler(optim, epochs=6, updates_per_epoch=10)
-    for epoch in range(6):
-        # the first update of each epoch gets the epoch's rate, give or take one update's worth of decay
-        rate = server(epoch * 10 + 1) if server else optim.lr
-        low, high = sorted([hook.rate(epoch), hook.rate(epoch + 0.1)])
-        assert low - 1e-9 <= rate <= high + 1e-9, (epoch, rate, low, high)
+def test_placement_is_local_unless_a_dist_kvstore():
+    local = placement("device", 256)
+    assert isinstance(local, LocalTraining) and not local.on_servers and local.local_batch == 256
+    assert local.run_dir("r") == "r" and local.updates_per_epoch(7) == 7
+    with pytest.raises(ConfigError, match="tools/launch.py"):
+        placement("dist_sync", 256)  # no DMLC_ROLE: not started by the launcher
+    with pytest.raises(ConfigError, match="--resume"):
+        placement("dist_sync", 256, resume=True)
 
 
 def test_unknown_kvstore_lists_the_choices():
@@ -58,7 +55,7 @@ def test_row_sparse_tables_match_dense_ones(hybridize):
         losses = []
         for model, trainer in zip((dense, sparse), trainers):
             with autograd.record():
-                loss = model.loss(users, items, ratings)
+                loss = Objective(model)(users, items, ratings)
             loss.backward()
             trainer.step(4)
             losses.append(loss.asnumpy())
@@ -75,4 +72,4 @@ def test_row_sparse_table_refuses_a_whole_graph():
     gluon.Trainer(model.collect_params(), "sgd", {"learning_rate": 0.1}, kvstore="local")
     model.hybridize()  # every block, the tables' parents too: not what hybridize_dense does
     with pytest.raises(Exception, match="hybridize_dense"):
-        model(mx.nd.array([1, 2]), mx.nd.array([3, 4]))
+        model(mx.nd.array([1, 2]), mx.nd.array([3, 4]), mx.nd.array([[5], [6]]))

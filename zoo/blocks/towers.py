@@ -54,15 +54,6 @@ class EmbeddingTower(HybridBlock):
         return self.layers(x) if len(self.layers) else x  # (batch, out_dim)
 
 
-def bare_tables(*towers):
-    """True when every tower is a bare :class:`EmbeddingTower` (a plain ``nn.Embedding``: no dense layers, no
-    dropout, not swapped for a row_sparse table) and all share one ``sparse_grad``: then a fused loss
-    (:class:`~zoo.blocks.FusedTableLoss`, :class:`~zoo.blocks.FusedSkipGramLoss`) can read the tables directly."""
-    bare = all(type(t) is EmbeddingTower and not len(t.layers) and type(t.embedding) is nn.Embedding
-               for t in towers)
-    return bare and len({t.sparse_grad for t in towers}) == 1
-
-
 def l2_normalize(F, x, eps=1e-12):
     """Rows of ``x`` scaled to unit length, from elementary operators (``L2Normalization`` has no ONNX export)."""
     return F.broadcast_div(x, F.reshape(F.sqrt(row_sum(F, F.square(x)) + eps), shape=(-1, 1)))

@@ -9,7 +9,7 @@ def iterate_batches(arrays, batch_size, rng=None):
     The order is :func:`zoo.ops.permutation` of the rows; each batch gathers its rows (:func:`zoo.ops.take`) when
     it is asked for, so no shuffled copy of the data is kept, and under :func:`prefetch` the gathering overlaps
     with training."""
-    from ..ops import permutation, take  # imports mxnet, which the data modules otherwise do without
+    from ..ops.arrays import permutation, take  # imports mxnet, which the data modules otherwise do without
     n = len(arrays[0])
     order = permutation(n, rng) if rng is not None else None
     for start in range(0, n, batch_size):
@@ -18,6 +18,17 @@ def iterate_batches(arrays, batch_size, rng=None):
         else:
             rows = order[start:start + batch_size]
             yield tuple(take(a, rows) for a in arrays)
+
+
+def split_rows(batch, parts, whole=()):
+    """``parts`` self-contained sub-batches of ``batch`` (a tuple of arrays with examples along the first axis),
+    for one device each: the rows in consecutive, nearly equal slices (as ``np.array_split``), except the arrays
+    at the positions ``whole``, which every part gets entire (e.g. negatives shared by the whole batch). A part
+    that would be empty is left out."""
+    n = len(batch[next(i for i in range(len(batch)) if i not in whole)])
+    bounds = [n * p // parts for p in range(parts + 1)]
+    return [tuple(a if i in whole else a[lo:hi] for i, a in enumerate(batch))
+            for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
 def prefetch(batches, depth=2):

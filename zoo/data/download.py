@@ -14,12 +14,6 @@ class DataError(ValueError):
     """Data that cannot be read or fetched; the message names the file (and line) and what to do."""
 
 
-def cache_dir(*parts):
-    """Where downloads go: ``$ZOO_CACHE`` (default ``~/.cache/zoo``) joined with ``parts``."""
-    cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
-    return os.path.join(cache, *parts)
-
-
 def file_digest(path, algorithm="md5"):
     h = hashlib.new(algorithm)
     with open(path, "rb") as f:

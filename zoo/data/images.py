@@ -7,8 +7,8 @@ import os
 import numpy as np
 
 from ..registry import DATASETS
-from ..train.metrics import recall_at_k, regression_metrics, roc_auc
-from .download import DataError, cache_dir, download
+from ..paths import cache_dir
+from .download import DataError, download
 from .idx import read_idx
 from .splits import random_split
 
@@ -115,12 +115,15 @@ class ImagePairs:
     and Fashion-MNIST ship them), ``folder`` (``root/<class>/<image>``, split at random), or ``pairs`` (``root``
     holds a CSV ``path_a,path_b,similarity``, paths relative to it).
 
-    Batches are ``(a, b, target)``: float32 images ``(batch, C, H, W)`` scaled to [0, 1], twice, and the target
-    similarity ``(batch,)`` (1 same class, 0 not; or the file's score). With ``pairs_per_image = k`` (labelled
-    sources) training batches are instead ``(images, left, right, target)``: ``batch`` distinct images and
-    ``k * batch`` pairs among them given by row numbers, so each image is embedded once for ``2k`` pairs on
-    average. Row numbers refer to the whole batch, so this mode trains on one device (``train.devices``).
+    Batches are ``(images, left, right, target)``: float32 images ``(n, C, H, W)`` scaled to [0, 1], the pairs
+    among them as int32 row numbers ``(pairs,)`` twice, and the target similarity ``(pairs,)`` (1 same class, 0
+    not; or the file's score). By default a batch is ``batch_size`` pairs of their own images (``n = 2 *
+    pairs``); with ``pairs_per_image = k`` (labelled sources) it is ``batch_size`` distinct images and ``k *
+    batch_size`` pairs drawn among them, so each image is embedded once for ``2k`` pairs on average.
+    :meth:`split_batch` cuts a batch into self-contained parts (each with the images its pairs use), one a device.
     """
+
+    task = "image_retrieval"  # how the evaluation layer scores it: retrieval among a split's images
 
     @dataclasses.dataclass
     class Config:
@@ -207,6 +210,7 @@ class ImagePairs:
         return idx[a], idx[b], same
 
     def batches(self, split, batch_size, shuffle=True, seed=0):
+        """``(images, left, right, target)`` batches of a split (see the class)."""
         rng = np.random.default_rng(seed)
         if self.pairs_per_image and split == "train" and self.labels is not None:
             yield from self._image_batches(batch_size, rng)
@@ -218,7 +222,24 @@ class ImagePairs:
         shift = self.shift if split == "train" else 0
         for start in range(0, len(a), batch_size):
             s = slice(start, start + batch_size)
-            yield self.pixels(a[s], shift, rng), self.pixels(b[s], shift, rng), target[s]
+            m = len(target[s])
+            rows = np.arange(m, dtype=np.int32)
+            yield self.pixels(np.concatenate([a[s], b[s]]), shift, rng), rows, rows + m, target[s]
+
+    @staticmethod
+    def split_batch(batch, parts):
+        """``parts`` self-contained sub-batches, one a device: the pairs in consecutive slices, each with the
+        images its pairs use and its row numbers renumbered to them. The pairs' losses are those of the whole
+        batch (BatchNorm's batch statistics, taken per part, are what can differ)."""
+        images, left, right, target = batch
+        bounds = [len(target) * p // parts for p in range(parts + 1)]
+        out = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if hi > lo:
+                used = np.unique(np.concatenate([left[lo:hi], right[lo:hi]]))
+                out.append((images[used], np.searchsorted(used, left[lo:hi]).astype(np.int32),
+                            np.searchsorted(used, right[lo:hi]).astype(np.int32), target[lo:hi]))
+        return out
 
     def _image_batches(self, batch_size, rng):
         """Distinct images per batch, and pairs among them drawn from their labels (``pairs_per_image`` each)."""
@@ -248,20 +269,15 @@ class ImagePairs:
     def eval_sets(self, final=False):
         return [s for s in (("valid", "test") if final else ("valid",)) if len(self.splits[s])]
 
-    def evaluate(self, model, split, predict):
-        """Recall@1 and @5 by the model's score among the split's images (labelled sources), and the ROC AUC of
-        the scores of ``eval_pairs`` pairs drawn with a fixed seed. Each image is embedded once; pairs are scored
-        by the model's scorer on the embeddings."""
-        a, b, target = self.split_pairs(split, self.eval_pairs, np.random.default_rng([self.seed, 2]))
-        idx = self.splits[split] if self.labels is not None else np.unique(np.concatenate([a, b]))
-        left = predict(self.pixels(idx), method=model.embed)
-        right = left if model.tower_b is None else predict(self.pixels(idx), method=model.embed_b)
-        position = np.full(len(self.images), -1)
-        position[idx] = np.arange(len(idx))
-        scores = predict(left[position[a]], right[position[b]], method=model.scorer)
-        if self.labels is None:
-            return dict(regression_metrics(scores, target), pair_auc=roc_auc(scores, target > np.median(target)))
-        return dict(recall_at_k(left, self.labels[idx]), pair_auc=roc_auc(scores, target))
+    def evaluation_pairs(self, split):
+        """``(a, b, target)``: ``eval_pairs`` image-index pairs of a split, drawn with a fixed seed (all of the
+        file's pairs of the split for the ``pairs`` source)."""
+        return self.split_pairs(split, self.eval_pairs, np.random.default_rng([self.seed, 2]))
+
+    def evaluation_images(self, split, a, b):
+        """Image indices a split is evaluated on: all of the split's images (labelled sources), else those of its
+        pairs ``a``, ``b``."""
+        return self.splits[split] if self.labels is not None else np.unique(np.concatenate([a, b]))
 
     def state(self):
         return {}

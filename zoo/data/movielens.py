@@ -12,9 +12,9 @@ from collections import namedtuple
 import numpy as np
 
 from ..registry import DATASETS
-from ..train.metrics import regression_metrics
-from .batches import iterate_batches
-from .download import DataError, cache_dir, download, extract_zip
+from .batches import iterate_batches, split_rows
+from ..paths import cache_dir
+from .download import DataError, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
 from .splits import random_split, temporal_split
@@ -100,6 +100,8 @@ class MovieLens:
     dense, so this mode is for data sets of up to about 10^8 user-item cells.
     """
 
+    task = "ratings"  # how the evaluation layer scores it: rating metrics
+
     @dataclasses.dataclass
     class Config:
         name: str = "movielens"
@@ -160,6 +162,7 @@ class MovieLens:
         if implicit:
             self.implicit = self._implicit_matrix()
         self.rating_range = spec.rating_range
+        self.eval_chunk = 4096 if implicit else 0  # rows of predictions at a time: rated-item rows are wide
         self.meta = {"num_users": len(self.user_map), "num_items": len(self.item_map),
                      "mean_rating": float(ratings[train].mean()), "rating_range": self.rating_range,
                      "implicit": bool(implicit)}
@@ -201,18 +204,14 @@ class MovieLens:
         for users, items, ratings in iterate_batches(self.arrays(split), batch_size, rng):
             yield self.inputs(users, items) + (ratings,)
 
+    @staticmethod
+    def split_batch(batch, parts):
+        """A batch as ``parts`` self-contained sub-batches, one a device (rows split evenly)."""
+        return split_rows(batch, parts)
+
     def eval_sets(self, final=False):
         """Validation each epoch; validation and test for the final results (empty splits left out)."""
         return [s for s in (("valid", "test") if final else ("valid",)) if self.num_examples(s)]
-
-    def evaluate(self, model, split, predict):
-        """RMSE, MAE and count of a split; ``predict(users, items)`` runs the model, clipped to the rating range."""
-        users, items, ratings = self.arrays(split)
-        chunk = 4096 if self.implicit is not None else len(users) or 1   # implicit rows are wide
-        pred = np.concatenate([predict(*self.inputs(users[i:i + chunk], items[i:i + chunk]))
-                               for i in range(0, len(users), chunk)] or [np.zeros(0, np.float32)])
-        pred = np.clip(pred, *self.rating_range)
-        return regression_metrics(pred, ratings)
 
     def state(self):
         """The id maps, saved with the model so raw ids keep meaning the same rows."""

@@ -70,5 +70,5 @@ class UnigramSampler:
         # Columns left in either list are full (height 1 up to rounding).
 
     def __call__(self, shape, rng):
-        from ..ops import alias_sample  # imports mxnet, which the data modules otherwise do without
+        from ..ops.arrays import alias_sample  # imports mxnet, which the data modules otherwise do without
         return alias_sample(self._keep, self._alias, shape, rng)

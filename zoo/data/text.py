@@ -16,7 +16,9 @@ import gluonnlp
 import numpy as np
 
 from ..registry import DATASETS
-from .download import DataError, cache_dir, download, extract_zip
+from ..paths import cache_dir
+from .batches import split_rows
+from .download import DataError, download, extract_zip
 from .skipgram import UnigramSampler, keep_probabilities, skipgram_pairs, subsample
 from .wordsets import SETS, locate, read_analogies, read_similarity
 
@@ -134,6 +136,8 @@ class TextCorpus:
     ``shared_negatives``, ``(K,)`` negatives shared by the whole batch (scored as one matrix product).
     """
 
+    task = "words"  # how the evaluation layer scores it: word similarity and analogies
+
     @dataclasses.dataclass
     class Config:
         name: str = "text"
@@ -196,7 +200,7 @@ class TextCorpus:
     def batches(self, split, batch_size, shuffle=True, seed=0):
         if split != "train":
             raise KeyError("a text corpus has only a train split, not %r" % split)
-        from ..ops import permutation, take  # imports mxnet, which the data modules otherwise do without
+        from ..ops.arrays import permutation, take  # imports mxnet, which the data modules otherwise do without
         rng = np.random.default_rng(seed)
         self.words_seen = 0
         for ids, sentences in self.corpus.chunks():
@@ -227,12 +231,15 @@ class TextCorpus:
     def eval_sets(self, final=False):
         return list(self._eval)
 
-    def evaluate(self, model, name, predict=None):
-        from ..train.word_metrics import analogy_score, similarity_score
-        vectors, index = model.embeddings(), self.vocab.token_to_idx
-        if SETS[name][3] == "analogy":
-            return analogy_score(vectors, index, self._eval[name])
-        return similarity_score(vectors, index, self._eval[name])
+    def evaluation_set(self, name):
+        """``(kind, items)``: ``("similarity", [(word1, word2, score)])`` or ``("analogy", [(section, a, b, c,
+        d)])``."""
+        return SETS[name][3], self._eval[name]
+
+    def split_batch(self, batch, parts):
+        """A batch as ``parts`` self-contained sub-batches, one a device: pairs split evenly; negatives shared by
+        the batch go whole to every part, so each pair meets the same negatives as on one device."""
+        return split_rows(batch, parts, whole=(2,) if self.shared_negatives else ())
 
     def state(self):
         return {"vocab": np.array(self.vocab.idx_to_token), "counts": self.corpus.counts}

@@ -1,6 +1,13 @@
-"""Registered models. Importing this package registers every built-in model with ``zoo.MODELS``."""
+"""Registered models. Importing this package registers every built-in model with ``zoo.MODELS``.
+
+What every model has: ``hybrid_forward`` (its prediction), ``loss_fn`` (``(output, *targets) -> (batch,)``),
+``num_targets`` (how many trailing entries of a batch are targets), ``regularization(*inputs)`` (a per-example
+penalty or None), ``create(...)`` from plain arguments, ``from_config(cfg, meta)`` and ``example_inputs(meta)``.
+:class:`Objective` turns these into the training loss.
+"""
 from .mf import ImplicitUserTower, MatrixFactorization, SVDpp
+from .objective import Objective
 from .siamese import SiameseNet
 from .skipgram import SkipGram
 
-__all__ = ["ImplicitUserTower", "MatrixFactorization", "SVDpp", "SiameseNet", "SkipGram"]
+__all__ = ["ImplicitUserTower", "MatrixFactorization", "Objective", "SVDpp", "SiameseNet", "SkipGram"]

@@ -5,9 +5,7 @@ import typing
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
-from .. import ops
-from ..blocks import (DotScorer, EmbeddingPenalty, EmbeddingTower, FusedRatingLoss, FusedTableLoss, SquaredLoss,
-                      bare_tables)
+from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, SquaredLoss
 from ..registry import MODELS
 
 
@@ -16,7 +14,9 @@ class MatrixFactorization(HybridBlock):
     """Rating model: ``score = scorer(user_tower(user), item_tower(item), user_bias(user), item_bias(item))``.
 
     Parts are passed in, so a tower, the scorer or the loss can be swapped without subclassing; :meth:`create`
-    builds the standard biased MF from plain numbers.
+    builds the standard biased MF from plain numbers. The training objective is
+    ``loss_fn(self(users, items), ratings) + regularization(users, items)`` (see :class:`~zoo.models.Objective`):
+    a subclass that overrides :meth:`hybrid_forward` trains on its override.
 
     Parameters
     ----------
@@ -27,18 +27,14 @@ class MatrixFactorization(HybridBlock):
     user_bias, item_bias : HybridBlock or None
         ids ``(batch,)`` -> ``(batch, 1)``, e.g. a width-1 :class:`~zoo.blocks.EmbeddingTower`.
     loss : Loss
-        ``(pred, rating)`` -> ``(batch,)``.
+        ``(pred, rating)`` -> ``(batch,)``; :class:`~zoo.blocks.SquaredLoss` when None.
     penalty : EmbeddingPenalty or None
         Applied to the tower outputs and the bias rows of each example.
-    fused : bool
-        With the standard parts (``DotScorer`` with an offset, both biases, ``SquaredLoss``, ``EmbeddingPenalty``
-        or none) and zoo's C++ operators loaded (:mod:`zoo.ops`), train on CPUs with the same loss in one pass over
-        memory: :class:`~zoo.blocks.FusedTableLoss` straight from the tables when every tower is a bare
-        :class:`~zoo.blocks.EmbeddingTower` (no dense layers, no dropout), else
-        :class:`~zoo.blocks.FusedRatingLoss` on the towers' outputs.
 
     Inputs: ``users`` and ``items``, ids of shape ``(batch,)``. Output: predicted ratings ``(batch,)``.
     """
+
+    num_targets = 1  # a batch is (users, items, ratings)
 
     @dataclasses.dataclass
     class Config:
@@ -53,7 +49,7 @@ class MatrixFactorization(HybridBlock):
         sparse_grad: bool = True
 
     def __init__(self, user_tower, item_tower, scorer, user_bias=None, item_bias=None, loss=None, penalty=None,
-                 fused=True, **kwargs):
+                 **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.user_tower = user_tower
@@ -63,46 +59,35 @@ class MatrixFactorization(HybridBlock):
             self.item_bias = item_bias
             self.loss_fn = loss if loss is not None else SquaredLoss()
             self.penalty = penalty
-            standard = (type(scorer) is DotScorer and hasattr(scorer, "offset") and user_bias is not None
-                        and item_bias is not None and type(self.loss_fn) is SquaredLoss
-                        and (penalty is None or type(penalty) is EmbeddingPenalty))
-            strength = penalty.strength if penalty else 0.0
-            fused = fused and standard and ops.load()
-            self.fused_loss = FusedRatingLoss(strength, prefix="fused_loss_") if fused else None
-            tables = self._tables()
-            self.table_loss = (FusedTableLoss(strength, tables[0].sparse_grad, prefix="table_loss_")
-                               if fused and tables else None)
 
     @classmethod
-    def create(cls, num_users, num_items, dim=64, hidden=(), activation="relu", dropout=0.0, biases=True,
-               reg=0.05, init_scale=0.1, sparse_grad=True, mean_rating=0.0, fused=True):
-        """Biased MF (``biases=True``, Koren's baseline + factors) or plain MF, with optional dense towers."""
+    def create(cls, num_users, num_items, mean_rating=0.0, **kwargs):
+        """Biased MF (``biases=True``, Koren's baseline + factors) or plain MF, with optional dense towers;
+        ``kwargs`` are the fields of :class:`Config` (``dim``, ``reg``, ...), with its defaults."""
+        cfg = cls.Config(**kwargs)
+
         def tower(num, prefix):
-            return EmbeddingTower(num, dim, hidden=hidden, activation=activation, dropout=dropout,
-                                  sparse_grad=sparse_grad, init_scale=init_scale, prefix=prefix)
+            return EmbeddingTower(num, cfg.dim, hidden=cfg.hidden, activation=cfg.activation, dropout=cfg.dropout,
+                                  sparse_grad=cfg.sparse_grad, init_scale=cfg.init_scale, prefix=prefix)
 
         def bias(num, prefix):
-            return EmbeddingTower(num, 1, sparse_grad=sparse_grad, init_scale=0.0, prefix=prefix) if biases else None
+            return (EmbeddingTower(num, 1, sparse_grad=cfg.sparse_grad, init_scale=0.0, prefix=prefix)
+                    if cfg.biases else None)
         return cls(tower(num_users, "user_"), tower(num_items, "item_"),
-                   DotScorer(offset=mean_rating if biases else None, prefix="scorer_"),
+                   DotScorer(offset=mean_rating if cfg.biases else None, prefix="scorer_"),
                    bias(num_users, "user_bias_"), bias(num_items, "item_bias_"),
-                   penalty=EmbeddingPenalty(reg) if reg else None, fused=fused, prefix="mf_")
+                   penalty=EmbeddingPenalty(cfg.reg) if cfg.reg else None, prefix="mf_")
 
     @classmethod
-    def from_config(cls, cfg, dataset):
+    def from_config(cls, cfg, meta):
+        """From the ``model`` config section and the dataset's ``meta`` (sizes, mean rating)."""
         kwargs = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"}
-        meta = dataset.meta
         return cls.create(meta["num_users"], meta["num_items"], mean_rating=meta["mean_rating"], **kwargs)
 
     @staticmethod
     def example_inputs(meta, batch=1):
         """Inputs of the right dtypes and shapes, e.g. for tracing an export."""
         return [mx.nd.zeros((batch,), dtype="int32"), mx.nd.zeros((batch,), dtype="int32")]
-
-    def _tables(self):
-        """The four towers when each is a bare embedding table (see :func:`~zoo.blocks.bare_tables`), else None."""
-        towers = (self.user_tower, self.item_tower, self.user_bias, self.item_bias)
-        return towers if bare_tables(*towers) else None
 
     def biases(self, users, items):
         """The bias rows of a batch: a list of ``(batch, 1)`` arrays, empty without biases."""
@@ -112,26 +97,12 @@ class MatrixFactorization(HybridBlock):
         u, v = self.user_tower(users, *user_inputs), self.item_tower(items)   # (batch, dim) each
         return self.scorer(u, v, *self.biases(users, items))                   # (batch,)
 
-    def loss(self, users, items, *rest):
-        """Per-example training loss ``(batch,)``: squared error plus the penalty on the rows used.
-
-        ``rest`` is ``(ratings,)``, or extra user-tower inputs then the ratings (SVD++'s rated items)."""
-        *user_inputs, ratings = rest
-        ctx = users.context
-        # Checked per call: row_sparse_tables (distributed training) swaps the tables after construction.
-        towers = self._tables() if self.table_loss is not None and ctx.device_type == "cpu" else None
-        if towers and not user_inputs:
-            tables = [t.embedding.weight.data(ctx) for t in towers]
-            return self.table_loss(users.astype("int32", copy=False), items.astype("int32", copy=False), *tables,
-                                   self.scorer.offset.data(ctx), ratings)
-        u, v = self.user_tower(users, *user_inputs), self.item_tower(items)  # (batch, dim) each
-        biases = self.biases(users, items)                                 # (batch, 1) each
-        if self.fused_loss is not None and u.context.device_type == "cpu":
-            return self.fused_loss(u, v, *biases, self.scorer.offset.data(u.context), ratings)
-        loss = self.loss_fn(self.scorer(u, v, *biases), ratings)
-        if self.penalty is not None:
-            loss = loss + self.penalty(u, v, *biases)
-        return loss
+    def regularization(self, users, items, *user_inputs):
+        """The penalty on the rows each example uses, ``(batch,)``, or None without one."""
+        if self.penalty is None:
+            return None
+        u, v = self.user_tower(users, *user_inputs), self.item_tower(items)   # (batch, dim) each
+        return self.penalty(u, v, *self.biases(users, items))
 
 
 class ImplicitUserTower(HybridBlock):
@@ -163,11 +134,10 @@ class SVDpp(MatrixFactorization):
     """
 
     @classmethod
-    def from_config(cls, cfg, dataset):
-        meta = dataset.meta
+    def from_config(cls, cfg, meta):
         if not meta.get("implicit"):
             raise ValueError("model svdpp needs the users' rated items: set data.implicit: true")
-        mf = MatrixFactorization.from_config(cfg, dataset)  # the parts, passed on to the SVD++ model
+        mf = MatrixFactorization.from_config(cfg, meta)  # the parts, passed on to the SVD++ model
         user = ImplicitUserTower(mf.user_tower, meta["num_items"], cfg.dim, cfg.init_scale, prefix="implicit_")
         return cls(user, mf.item_tower, mf.scorer, mf.user_bias, mf.item_bias, penalty=mf.penalty, prefix="svdpp_")
 

@@ -2,6 +2,7 @@
 import dataclasses
 import typing
 
+import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from ..blocks import ContrastiveLoss, ConvTower, DotScorer, LogisticPairLoss, SquaredLoss
@@ -17,21 +18,28 @@ PAIR_LOSSES = {
 
 @MODELS.register("siamese_cnn")
 class SiameseNet(HybridBlock):
-    """``score = scorer(tower_a(a), tower_b(b))``, with one tower shared by both sides unless two are given.
+    """``score = scorer(tower_a(images)[left], tower_b(images)[right])``, with one tower shared by both sides
+    unless two are given.
+
+    The forward takes a batch of images and pairs among them by row number, so that an image in several pairs is
+    embedded once; the training objective is ``loss_fn(self(images, left, right), target)`` (see
+    :class:`~zoo.models.Objective`). :meth:`embed`, :meth:`embed_b` and :meth:`score` serve retrieval.
 
     Parameters
     ----------
     tower_a : HybridBlock
-        images ``(batch, C, H, W)`` -> ``(batch, dim)``.
+        images ``(n, C, H, W)`` -> ``(n, dim)``.
+    scorer : HybridBlock
+        ``(u, v)`` -> ``(pairs,)``; the dot product of unit vectors is the cosine.
+    loss : Loss
+        ``(score, target)`` -> ``(pairs,)``.
     tower_b : HybridBlock or None
         A second tower for the right-hand image (None shares ``tower_a``).
-    scorer : HybridBlock
-        ``(u, v)`` -> ``(batch,)``; the dot product of unit vectors is the cosine.
-    loss : Loss
-        ``(score, target)`` -> ``(batch,)``.
 
-    Inputs: ``a`` and ``b`` images ``(batch, C, H, W)``. Output: scores ``(batch,)``.
+    Inputs: ``images`` ``(n, C, H, W)``, ``left`` and ``right`` row numbers ``(pairs,)``. Output: ``(pairs,)``.
     """
+
+    num_targets = 1  # a batch is (images, left, right, target)
 
     @dataclasses.dataclass
     class Config:
@@ -56,6 +64,11 @@ class SiameseNet(HybridBlock):
             self.scorer = scorer
             self.loss_fn = loss
 
+    @property
+    def symmetric(self):
+        """True when both sides share one tower (``embed_b`` is ``embed``)."""
+        return self.tower_b is None
+
     @classmethod
     def create(cls, **kwargs):
         """From plain arguments, the fields of :class:`Config` (``dim=64, loss="logistic", ...``)."""
@@ -70,31 +83,24 @@ class SiameseNet(HybridBlock):
                    None if cfg.shared else tower("tower_b_"), prefix="siamese_")
 
     @classmethod
-    def from_config(cls, cfg, dataset):
-        return cls.create(**dataclasses.asdict(cfg))
+    def from_config(cls, cfg, meta):
+        return cls.create(**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
 
     @staticmethod
     def example_inputs(meta, batch=1):
-        """Inputs of the right dtypes and shapes, e.g. for tracing an export."""
-        import mxnet as mx
-        return [mx.nd.zeros([batch] + list(meta["image_shape"]))] * 2
+        """Inputs of the right dtypes and shapes, e.g. for tracing an export: ``2 * batch`` images, ``batch``
+        pairs (image ``i`` with image ``batch + i``)."""
+        rows = mx.nd.arange(batch, dtype="int32")
+        return [mx.nd.zeros([2 * batch] + list(meta["image_shape"])), rows, rows + batch]
 
-    def hybrid_forward(self, F, a, b):
-        u = self.tower_a(a)                                   # (batch, dim)
-        v = (self.tower_b or self.tower_a)(b)                 # (batch, dim)
-        return self.scorer(u, v)                              # (batch,)
+    def hybrid_forward(self, F, images, left, right):
+        u = self.tower_a(images)                                          # (n, dim)
+        v = u if self.tower_b is None else self.tower_b(images)           # (n, dim)
+        return self.scorer(F.take(u, left), F.take(v, right))             # (pairs,)
 
-    def loss(self, *batch):
-        """Per-pair loss for a batch ``(a, b, target)`` of image pairs, or ``(images, left, right, target)``:
-        distinct images embedded once, and pairs of them by row number."""
-        if len(batch) == 3:
-            a, b, target = batch
-            return self.loss_fn(self(a, b), target)
-        images, left, right, target = batch
-        u = self.tower_a(images)                               # (images, dim)
-        v = u if self.tower_b is None else self.tower_b(images)
-        score = self.scorer(u.take(left), v.take(right))       # (pairs,)
-        return self.loss_fn(score, target)
+    def regularization(self, *inputs):
+        """None: the pair losses need no penalty."""
+        return None
 
     def embed(self, images):
         """``(batch, C, H, W)`` -> ``(batch, dim)`` by the left tower (the one gallery images go through)."""
@@ -103,3 +109,7 @@ class SiameseNet(HybridBlock):
     def embed_b(self, images):
         """The right-hand tower's embedding (the left one when the tower is shared)."""
         return (self.tower_b or self.tower_a)(images)
+
+    def score(self, u, v):
+        """Scores ``(batch,)`` of embedding pairs ``u``, ``v`` ``(batch, dim)``."""
+        return self.scorer(u, v)

@@ -1,14 +1,16 @@
-"""C++ operators for MXNet, compiled on first use and loaded with ``mx.library.load``.
+"""C++ operators for MXNet, compiled on first use and loaded with ``mx.library.load``: the kernels layer.
 
 The CPU wheel of MXNet 1.9 runs each element-wise operator as its own pass over memory; a fused operator makes
-one. ``rating_loss.cc``: biased MF's loss (5x faster than the composite ops on 65,536 x 64 rows);
-``mf_loss.cc`` and ``sgns_loss.cc``: biased MF's and skip-gram's losses read straight from the embedding tables,
-writing row_sparse gradients; ``lazy_adam.cc``, ``lazy_sgd.cc``: row_sparse updates (see
+one. ``rating_loss.cc``: biased MF's loss from the towers' outputs; ``mf_loss.cc`` and ``sgns_loss.cc``: biased
+MF's and skip-gram's losses read straight from the embedding tables, writing row_sparse gradients (the blocks
+around them are in :mod:`zoo.ops.fused`); ``lazy_adam.cc``, ``lazy_sgd.cc``: row_sparse updates (see
 :mod:`zoo.ops.optimizers`); ``batches.cc``: an epoch's random order, its batches' rows and skip-gram's
-negatives (:func:`permutation`, :func:`take`, :func:`alias_sample`); ``vec.h``: vectorized kernels they share.
+negatives, for the data code (:mod:`zoo.ops.arrays`); ``vec.h``: vectorized kernels they share.
+Which of them a run uses is decided in one place, :mod:`zoo.fastpath`; ``README.md`` beside this file holds
+the engineering notes (profiles, what was tried).
 The library is built with the C++ compiler (``$CXX``, default ``g++``) against the headers the MXNet wheel
 ships, into ``$ZOO_CACHE/ops`` (default ``~/.cache/zoo/ops``), once per source, MXNet version and processor.
-Without a compiler, or with ``ZOO_CPP_OPS=0``, :func:`load` returns False and the models use MXNet's own
+Without a compiler, or with ``ZOO_CPP_OPS=0``, :func:`load` returns False and runs use MXNet's own
 operators: same results, slower.
 """
 import ctypes
@@ -20,9 +22,8 @@ import shutil
 import subprocess
 
 import mxnet as mx
-import numpy as np
 
-from ..data.download import cache_dir
+from ..paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ def load():
             except (OSError, RuntimeError, subprocess.SubprocessError, mx.base.MXNetError) as err:
                 log.warning("C++ operators unavailable, using MXNet's own (slower): %s", err)
     return _loaded
+
+
+def library():
+    """The loaded library opened with ctypes, for its plain C functions (call after :func:`load` gave True)."""
+    return _library
 
 
 def build(folder=None):
@@ -94,43 +100,3 @@ def _processor():
             return next((line for line in f if line.startswith("flags")), platform.processor())
     except OSError:
         return platform.machine() + platform.processor()
-
-
-def permutation(n, rng):
-    """A uniformly random order of ``range(n)`` drawn from the numpy Generator ``rng``: int32 from zoo's C++
-    code (``batches.cc``, about 10x faster than numpy on 20M rows) when it is loaded, else ``rng.permutation``."""
-    seed = int(rng.integers(0, 2 ** 63))
-    if n <= np.iinfo(np.int32).max and load():
-        order = np.empty(n, dtype=np.int32)
-        if _library.zoo_permutation(order.ctypes.data, n, seed) == 0:
-            return order
-    return rng.permutation(n)
-
-
-def take(a, rows):
-    """``a[rows]``: the rows of numpy array ``a`` (along its first axis) that the index array ``rows`` names.
-    zoo's C++ gather (``batches.cc``, 3x faster than numpy on 20M rows) does it when loaded, for a C-contiguous
-    ``a`` and int32 ``rows`` such as :func:`permutation` gives; numpy does it otherwise."""
-    if not (rows.dtype == np.int32 and rows.ndim == 1 and a.ndim >= 1 and a.flags.c_contiguous and load()):
-        return a[rows]
-    rows = np.ascontiguousarray(rows)
-    out = np.empty((len(rows),) + a.shape[1:], dtype=a.dtype)
-    row_bytes = a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
-    if _library.zoo_take(out.ctypes.data, a.ctypes.data, len(a), row_bytes, rows.ctypes.data, len(rows)):
-        raise IndexError("a row index is outside [0, %d)" % len(a))
-    return out
-
-
-def alias_sample(keep, alias, shape, rng):
-    """Draws of shape ``shape`` from a distribution in Walker's alias form: column ``j`` uniformly, kept with
-    probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``, 3x faster than
-    numpy for skip-gram's negatives) when it is loaded, else numpy; either way seeded from ``rng``."""
-    seed = int(rng.integers(0, 2 ** 63))
-    if load() and keep.dtype == np.float64 and alias.dtype == np.int32 and len(keep) == len(alias):
-        out = np.empty(shape, dtype=np.int32)
-        keep, alias = np.ascontiguousarray(keep), np.ascontiguousarray(alias)
-        if _library.zoo_alias_sample(out.ctypes.data, out.size, keep.ctypes.data, alias.ctypes.data, len(keep),
-                                     seed) == 0:
-            return out
-    column = rng.integers(0, len(keep), shape, dtype=np.int32)
-    return np.where(rng.random(shape) < keep[column], column, alias[column]).astype(np.int32)

@@ -1,8 +1,10 @@
-"""Training on MXNet's parameter server: ``train.kvstore: dist_sync`` or ``dist_async``.
+"""Where training runs, behind one interface: :class:`LocalTraining` (one process, one or several devices) and
+:class:`Cluster` (MXNet's parameter server: ``train.kvstore: dist_sync`` or ``dist_async``). :func:`placement`
+picks one from the config; the pipeline uses either the same way.
 
-Every worker runs the same ``tools/train.py`` command (``tools/launch.py`` starts them with the ``DMLC_*``
-variables set). Each takes its own share of every epoch's batches, embedding tables live row_sparse on the
-servers (each worker pulls the rows its batch uses), and the optimizer runs on the servers.
+On a cluster every worker runs the same ``tools/train.py`` command (``tools/launch.py`` starts them with the
+``DMLC_*`` variables set). Each takes its own share of every epoch's batches, embedding tables live row_sparse on
+the servers (each worker pulls the rows its batch uses), and the optimizer runs on the servers.
 """
 import logging
 import os
@@ -10,6 +12,7 @@ import os
 import mxnet as mx
 from mxnet import gluon
 
+from ..blocks.sparse import row_sparse_tables
 from ..config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -40,19 +43,16 @@ class ParameterServerTrainer(gluon.Trainer):
     Parameters
     ----------
     params : ParameterDict
-    optimizer : str
-    optimizer_params : dict
+    optimizer : mx.optimizer.Optimizer, one of MXNet's (the servers unpickle it), its ``lr_scheduler`` counting
+        the servers' updates
     kvstore : mx.kv.KVStore, a ``dist_*`` one
     local_batch : int, examples each worker contributes to a step (every step must have exactly as many)
-    lr_scheduler : mx.lr_scheduler.LRScheduler or None, called by the servers with their update count
     """
 
-    def __init__(self, params, optimizer, optimizer_params, kvstore, local_batch, lr_scheduler=None):
+    def __init__(self, params, optimizer, kvstore, local_batch):
         self.local_batch = local_batch
-        optimizer_params = dict(optimizer_params, rescale_grad=1.0 / (local_batch * kvstore.num_workers))
-        if lr_scheduler is not None:
-            optimizer_params["lr_scheduler"] = lr_scheduler
-        super().__init__(params, optimizer, optimizer_params, kvstore=kvstore, update_on_kvstore=True)
+        optimizer.rescale_grad = 1.0 / (local_batch * kvstore.num_workers)
+        super().__init__(params, optimizer, kvstore=kvstore, update_on_kvstore=True)
 
     def step(self, batch_size, ignore_stale_grad=False):
         if batch_size != self.local_batch:
@@ -60,27 +60,8 @@ class ParameterServerTrainer(gluon.Trainer):
                              % (self.local_batch, batch_size))
         super().step(1, ignore_stale_grad)
 
-    def set_learning_rate(self, lr):
-        """Ignored: the servers' optimizer follows its ``lr_scheduler``."""
-
     def save_states(self, fname):
         raise NotImplementedError("optimizer states live on the servers; MXNet cannot save them from a worker")
-
-
-def server_lr_scheduler(optim, epochs, updates_per_epoch):
-    """MXNet's own scheduler for the ``optim`` section's schedule (the servers can unpickle it without importing
-    zoo): ``updates_per_epoch`` is the steps of an epoch under ``dist_sync`` and that times the workers under
-    ``dist_async``, where each worker's push is an update. Warm-up is linear per update, not per epoch."""
-    total, warmup = max(int(epochs * updates_per_epoch), 1), int(optim.warmup_epochs * updates_per_epoch)
-    common = dict(base_lr=optim.lr, warmup_steps=warmup, warmup_begin_lr=0.0)
-    if optim.schedule == "constant":
-        return None if not warmup else mx.lr_scheduler.PolyScheduler(total, pwr=0, **common)
-    if optim.schedule == "step":
-        return mx.lr_scheduler.FactorScheduler(max(int(optim.step_epochs * updates_per_epoch), 1), optim.gamma,
-                                               **common)
-    if optim.schedule == "cosine":
-        return mx.lr_scheduler.CosineScheduler(total, final_lr=optim.min_lr, **common)
-    return mx.lr_scheduler.PolyScheduler(total, pwr=1, final_lr=optim.min_lr, **common)  # linear
 
 
 def shard_batches(batches, rank, num_workers, batch_size):
@@ -97,10 +78,37 @@ def shard_batches(batches, rank, num_workers, batch_size):
             group = []
 
 
+class LocalTraining:
+    """Training in this process, on one or several devices, the ``kvstore`` (``device`` or ``local``) summing the
+    devices' gradients. The interface :class:`Cluster` shares."""
+
+    on_servers = False       # the optimizer runs here, and its state is saved in checkpoints
+
+    def __init__(self, kvstore, batch_size):
+        self.kvstore, self.local_batch = kvstore, batch_size
+
+    def prepare(self, model):
+        """Nothing to change in ``model`` before ``initialize``."""
+
+    def run_dir(self, run_dir):
+        return run_dir
+
+    def updates_per_epoch(self, steps):
+        return steps
+
+    def trainer(self, model, optimizer):
+        return gluon.Trainer(model.collect_params(), optimizer, kvstore=self.kvstore)
+
+    def shard(self, batches):
+        return batches
+
+
 class Cluster:
     """This worker's place in parameter-server training (``train.kvstore: dist_sync | dist_async``): the kvstore,
     the worker's share of each global batch, and its run folder (worker 0 writes ``run_dir``, worker ``r`` the
-    folder ``run_dir/worker-r``)."""
+    folder ``run_dir/worker-r``). The optimizer and its state live on the servers."""
+
+    on_servers = True
 
     def __init__(self, kind, batch_size, resume=False):
         if resume:
@@ -114,15 +122,26 @@ class Cluster:
         self.local_batch = batch_size // self.workers
         log.info("worker %d of %d, %d examples a step each", self.rank, self.workers, self.local_batch)
 
-    def worker_dir(self, run_dir):
+    def prepare(self, model):
+        """Make ``model``'s sparse embedding tables row_sparse, to live on the servers (before ``initialize``)."""
+        log.info("%d embedding tables are row_sparse on the servers", row_sparse_tables(model))
+
+    def run_dir(self, run_dir):
         return os.path.join(run_dir, "worker-%d" % self.rank) if self.rank else run_dir
 
-    def trainer(self, model, optim, optimizer_params, epochs, steps_per_epoch):
-        """A :class:`ParameterServerTrainer` for the ``optim`` config section (its optimizer and learning rate
-        schedule) with ``optimizer_params``; ``steps_per_epoch`` counts global steps."""
-        updates = steps_per_epoch * (self.workers if self.kind == "dist_async" else 1)
-        return ParameterServerTrainer(model.collect_params(), optim.name, optimizer_params, self.kvstore,
-                                      self.local_batch, server_lr_scheduler(optim, epochs, updates))
+    def updates_per_epoch(self, steps):
+        """Updates the servers make in an epoch of ``steps`` global steps: under ``dist_async`` each worker's push
+        is one."""
+        return steps * (self.workers if self.kind == "dist_async" else 1)
+
+    def trainer(self, model, optimizer):
+        """A :class:`ParameterServerTrainer` with ``optimizer`` (one of MXNet's)."""
+        return ParameterServerTrainer(model.collect_params(), optimizer, self.kvstore, self.local_batch)
 
     def shard(self, batches):
         return shard_batches(batches, self.rank, self.workers, self.local_batch)
+
+
+def placement(kvstore, batch_size, resume=False):
+    """:class:`Cluster` for a ``dist_*`` kvstore, else :class:`LocalTraining`."""
+    return Cluster(kvstore, batch_size, resume) if is_distributed(kvstore) else LocalTraining(kvstore, batch_size)

@@ -1,7 +1,6 @@
 """Hooks for :class:`~zoo.train.loop.TrainLoop`: everything the loop does besides stepping."""
 import json
 import logging
-import math
 import os
 import signal
 import time
@@ -13,45 +12,6 @@ from .checkpoint import BackgroundWriter, checkpoint_content, model_only
 from .loop import Hook, Interrupted, TrainingError
 
 log = logging.getLogger(__name__)
-
-
-class LearningRateSchedule(Hook):
-    """Sets the learning rate from the training progress (in epochs, fractional within an epoch).
-
-    ``constant``; ``step`` (times ``gamma`` every ``step_epochs``); ``cosine`` (to ``min_lr`` at ``epochs``);
-    ``linear`` (to ``min_lr`` at ``epochs``, as word2vec decays it); each after ``warmup_epochs`` of linear warm-up.
-    With ``steps_per_epoch`` the rate is updated every ``every`` steps, else once per epoch.
-    """
-
-    def __init__(self, lr, schedule="constant", epochs=1, gamma=0.5, step_epochs=10, warmup_epochs=0, min_lr=0.0,
-                 steps_per_epoch=None, every=100):
-        if schedule not in ("constant", "step", "cosine", "linear"):
-            raise ValueError("optim.schedule=%r: choose constant, step, cosine or linear" % schedule)
-        self.lr, self.schedule, self.epochs, self.min_lr = lr, schedule, epochs, min_lr
-        self.gamma, self.step_epochs, self.warmup = gamma, step_epochs, warmup_epochs
-        self.steps_per_epoch, self.every = steps_per_epoch, every
-        self._epoch_start = 0
-
-    def rate(self, progress):
-        if progress < self.warmup:
-            return self.lr * (int(progress) + 1) / (self.warmup + 1)
-        done = min((progress - self.warmup) / max(self.epochs - self.warmup, 1), 1.0)
-        if self.schedule == "step":
-            return self.lr * self.gamma ** (int(progress) // self.step_epochs)
-        if self.schedule == "cosine":
-            return self.min_lr + (self.lr - self.min_lr) * 0.5 * (1 + math.cos(math.pi * done))
-        if self.schedule == "linear":
-            return self.lr - (self.lr - self.min_lr) * done
-        return self.lr
-
-    def before_epoch(self, loop):
-        self._epoch_start = loop.step
-        loop.trainer.set_learning_rate(self.rate(loop.epoch))
-
-    def after_step(self, loop):
-        if self.steps_per_epoch and self.schedule != "constant" and loop.step % self.every == 0:
-            within = min((loop.step - self._epoch_start) / self.steps_per_epoch, 1.0)
-            loop.trainer.set_learning_rate(self.rate(loop.epoch + within))
 
 
 class Evaluate(Hook):
@@ -133,9 +93,7 @@ class Checkpoint(Hook):
         self.writer = BackgroundWriter()
 
     def meta(self, loop):
-        return dict(self.extra_meta, epoch=loop.epoch, step=loop.step, step_in_epoch=loop.step_in_epoch,
-                    samples=loop.samples, loss_sum=float(loop.loss_sum.asscalar()) if loop.step_in_epoch else 0.0,
-                    metrics=loop.metrics, hooks={type(h).__name__: h.state_dict() for h in loop.hooks})
+        return dict(self.extra_meta, loop=loop.state_dict(), metrics=loop.metrics)
 
     def after_epoch(self, loop):
         content = self._content(loop)  # copied off the device once, for both files
@@ -179,9 +137,10 @@ class StopOnSignal(Hook):
             raise Interrupted(self.received, "%s: stopped in epoch %d after step %d; checkpoint written, continue "
                               "with --resume" % (name, loop.epoch + 1, loop.step))
 
-    def after_train(self, loop):
+    def after_train(self, loop):  # also when training raised: the handlers never outlive the loop
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        self._previous = {}
 
 
 class StopOnNonFinite(Hook):

@@ -1,9 +1,9 @@
-"""The one training loop. It knows nothing about tasks: a model with ``loss(*batch)``, a ``gluon.Trainer``, a
-source of numpy batches, and hooks for everything else (evaluation, checkpoints, logging, early stopping)."""
+"""The one training loop. It knows nothing about tasks: an objective that maps a batch to per-example losses, a
+``gluon.Trainer``, a source of numpy batches (one self-contained part per device), and hooks for everything else
+(evaluation, checkpoints, logging, early stopping)."""
 import mxnet as mx
 import numpy as np
 from mxnet import autograd
-from mxnet.gluon.utils import split_and_load
 
 
 _ones = {}  # (context, dtype) -> the longest column of ones needed so far
@@ -45,7 +45,8 @@ class Interrupted(Exception):
 
 class Hook:
     """Extends :class:`TrainLoop`. Override any of the methods; each gets the loop, whose attributes (``epoch``,
-    ``step``, ``metrics``, ``model``, ``trainer``, ``stop``) it may read and set."""
+    ``step``, ``metrics``, ``model``, ``trainer``, ``stop``) it may read and set. ``after_train`` runs also when
+    training raises."""
 
     def before_train(self, loop): pass
     def before_epoch(self, loop): pass
@@ -62,57 +63,65 @@ class Hook:
 
 
 class TrainLoop:
-    """Runs epochs of ``forward -> loss -> backward -> step``.
+    """Runs epochs of ``objective -> backward -> step``.
 
     Parameters
     ----------
-    model : HybridBlock with ``loss(*batch) -> (batch,)``
+    model : Block, what the hooks evaluate and checkpoint
+    objective : callable ``(*batch) -> (examples,)``, the per-example training loss (e.g.
+        :class:`~zoo.models.Objective` of ``model``, or a fused equivalent chosen by :mod:`zoo.fastpath`)
     trainer : mxnet.gluon.Trainer
-    batches : callable ``epoch -> iterable of tuples of numpy arrays`` (inputs first, target last)
-    devices : list of mx.Context; each batch is split across them
-    epochs : int, the epoch count to reach (a resumed loop starts at ``start_epoch``)
+    batches : callable ``epoch -> iterable of lists of batches``: each item holds one self-contained batch (a tuple
+        of numpy arrays, inputs first, targets last) per device, and is one step
+    devices : list of mx.Context
+    epochs : int, the epoch count to reach
     hooks : list of :class:`Hook`
     """
 
-    def __init__(self, model, trainer, batches, devices, epochs, hooks=(), start_epoch=0):
-        self.model, self.trainer, self.batches = model, trainer, batches
+    def __init__(self, model, objective, trainer, batches, devices, epochs, hooks=()):
+        self.model, self.objective, self.trainer, self.batches = model, objective, trainer, batches
         self.devices, self.epochs, self.hooks = list(devices), epochs, list(hooks)
-        self.epoch, self.step, self.stop = start_epoch, 0, False
-        self.step_in_epoch = 0       # batches of the current epoch done; > 0 at the start means resume mid-epoch
+        self.epoch, self.step, self.stop = 0, 0, False
+        self.step_in_epoch = 0       # steps of the current epoch done; > 0 at the start means resume mid-epoch
         self.metrics = {}            # filled by hooks each epoch, e.g. {"train.loss": .., "valid.rmse": ..}
-        self.last_loss = None        # NDArray (batch,) of the last step, on the first device
+        self.last_loss = None        # NDArray (examples,) of the last step, on the first device
         self.loss_sum = None         # NDArray (1,), sum of this epoch's losses, kept on the device
         self.samples = 0             # examples seen this epoch
         self._queued = []            # the losses of the steps pushed to the engine, oldest first
 
     def run(self):
-        self._call("before_train")
-        while self.epoch < self.epochs and not self.stop:
-            if not self.step_in_epoch:
-                self.samples, self.loss_sum = 0, mx.nd.zeros((1,), ctx=self.devices[0])
-            self.metrics = {}
-            self._call("before_epoch")
-            for i, batch in enumerate(self.batches(self.epoch)):
-                if i < self.step_in_epoch:
-                    continue  # trained before an interruption; batches repeat exactly, so skip them
-                self.run_step(batch)
-                self.step_in_epoch += 1
-                self._call("after_step")
-            # One host read per epoch, not per step: the device keeps running ahead of Python.
-            self.metrics["train.loss"] = self.loss_sum.asscalar() / max(self.samples, 1)
-            self.metrics["train.samples"] = self.samples
-            self.epoch += 1
-            self.step_in_epoch = 0
-            self._call("after_epoch")
-        self._call("after_train")
+        try:
+            self._call("before_train")
+            while self.epoch < self.epochs and not self.stop:
+                if not self.step_in_epoch:
+                    self.samples, self.loss_sum = 0, mx.nd.zeros((1,), ctx=self.devices[0])
+                self.metrics = {}
+                self._call("before_epoch")
+                for i, parts in enumerate(self.batches(self.epoch)):
+                    if i < self.step_in_epoch:
+                        continue  # trained before an interruption; batches repeat exactly, so skip them
+                    self.run_step(parts)
+                    self.step_in_epoch += 1
+                    self._call("after_step")
+                # One host read per epoch, not per step: the device keeps running ahead of Python.
+                self.metrics["train.loss"] = self.loss_sum.asscalar() / max(self.samples, 1)
+                self.metrics["train.samples"] = self.samples
+                self.epoch += 1
+                self.step_in_epoch = 0
+                self._call("after_epoch")
+        finally:
+            self._call("after_train")
         return self.metrics
 
-    def run_step(self, batch):
-        parts = [split_and_load(to_ndarray(a), self.devices, even_split=False) for a in batch]
+    def run_step(self, parts):
+        """One step on ``parts``: a list of batches, the ``d``-th trained on device ``d``."""
+        if len(parts) > len(self.devices):
+            raise ValueError("a step has %d parts for %d devices" % (len(parts), len(self.devices)))
+        loaded = [[to_ndarray(a).as_in_context(ctx) for a in part] for part, ctx in zip(parts, self.devices)]
         with autograd.record():
-            losses = [self.model.loss(*inputs) for inputs in zip(*parts)]
+            losses = [self.objective(*part) for part in loaded]
         autograd.backward(losses)
-        n = sum(loss.shape[0] for loss in losses)  # examples: one loss each (pairs, not images, for in-batch pairs)
+        n = sum(loss.shape[0] for loss in losses)  # examples: one loss each (pairs, not images, for image pairs)
         self.trainer.step(n)
         for loss in losses:
             self.loss_sum += total(loss).as_in_context(self.devices[0])
@@ -124,6 +133,22 @@ class TrainLoop:
         self._queued.append(losses[0])
         if len(self._queued) > RUN_AHEAD:
             self._queued.pop(0).wait_to_read()
+
+    def state_dict(self):
+        """JSON-able progress (counters, the running loss of an unfinished epoch, every hook's state)."""
+        return {"epoch": self.epoch, "step": self.step, "step_in_epoch": self.step_in_epoch,
+                "samples": self.samples,
+                "loss_sum": float(self.loss_sum.asscalar()) if self.step_in_epoch else 0.0,
+                "hooks": {type(h).__name__: h.state_dict() for h in self.hooks}}
+
+    def load_state_dict(self, state):
+        """Continue from :meth:`state_dict`'s result: the next step is the one after the recorded one."""
+        self.epoch, self.step, self.step_in_epoch = state["epoch"], state["step"], state["step_in_epoch"]
+        if self.step_in_epoch:
+            self.samples = state["samples"]
+            self.loss_sum = mx.nd.array([state["loss_sum"]], ctx=self.devices[0])
+        for hook in self.hooks:
+            hook.load_state_dict(state["hooks"].get(type(hook).__name__, {}))
 
     def _call(self, event):
         for hook in self.hooks:

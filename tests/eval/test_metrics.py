@@ -1,7 +1,7 @@
 import mxnet as mx
 import numpy as np
 
-from zoo.train.metrics import regression_metrics
+from zoo.eval.metrics import regression_metrics
 
 
 def test_global_rmse_by_hand():
@@ -21,13 +21,13 @@ def test_differs_from_mxnet_per_batch_average():
 
 
 def test_roc_auc_by_hand():
-    from zoo.train.metrics import roc_auc
+    from zoo.eval.metrics import roc_auc
     # positives 0.9, 0.4; negatives 0.5, 0.1, 0.4: pairs won 1+1+1 + 0+0.5+1 = 4.5 of 6
     assert np.isclose(roc_auc([0.9, 0.4, 0.5, 0.1, 0.4], [1, 1, 0, 0, 0]), 4.5 / 6)
 
 
 def test_recall_at_k_against_brute_force():
-    from zoo.train.metrics import recall_at_k
+    from zoo.eval.metrics import recall_at_k
     rng = np.random.default_rng(0)
     emb, labels = rng.normal(size=(50, 3)).astype(np.float32), rng.integers(0, 4, 50)
     scores = emb @ emb.T

@@ -1,7 +1,7 @@
 import numpy as np
 
-from zoo.train.metrics import spearman
-from zoo.train.word_metrics import analogy_score, nearest, similarity_score
+from zoo.eval.metrics import spearman
+from zoo.eval.words import analogy_score, nearest, similarity_score
 
 
 def test_spearman_with_ties_by_hand():

@@ -1,0 +1,82 @@
+"""One evaluator per task. A dataset names its task (``dataset.task``) and provides the arrays; the evaluator
+runs the model through the public methods every model of that task has:
+
+- ``ratings``: ``model(*inputs)`` -> predicted ratings ``(batch,)`` (``dataset.inputs(users, items)``).
+- ``words``: ``model.embeddings()`` -> word vectors ``(vocab, dim)``.
+- ``image_retrieval``: ``model.embed(images)`` and ``model.embed_b(images)`` -> ``(N, dim)`` (the left and right
+  embeddings; ``model.symmetric`` when they are one), and ``model.score(u, v)`` -> ``(N,)`` for embeddings of
+  pairs.
+
+Each evaluator is ``evaluator(model, name) -> {metric: value}`` for the names ``dataset.eval_sets(final)`` gives.
+"""
+import numpy as np
+
+from ..registry import Registry
+from .inference import predict
+from .metrics import recall_at_k, regression_metrics, roc_auc
+from .words import analogy_score, similarity_score
+
+EVALUATORS = Registry("evaluation task")
+
+
+def evaluator_for(dataset, device, batch_size=65536):
+    """The evaluator of ``dataset.task``, bound to the dataset, the device and a batch size."""
+    return EVALUATORS.get(dataset.task)(dataset, device, batch_size)
+
+
+class Evaluator:
+    """Base: ``self(model, name)`` gives one evaluation set's metrics; :meth:`run` gives several."""
+
+    def __init__(self, dataset, device, batch_size=65536):
+        self.dataset, self.device, self.batch_size = dataset, device, batch_size
+
+    def predict(self, method, *arrays):
+        return predict(method, arrays, self.device, self.batch_size)
+
+    def run(self, model, names):
+        """``{name: {metric: value}}``."""
+        return {name: self(model, name) for name in names}
+
+
+@EVALUATORS.register("ratings")
+class RatingEvaluator(Evaluator):
+    """RMSE, MAE and count of a split, predictions clipped to the dataset's rating range."""
+
+    def __call__(self, model, split):
+        ds = self.dataset
+        users, items, ratings = ds.arrays(split)
+        chunk = ds.eval_chunk or len(users) or 1   # rows of wide extra inputs (SVD++'s rated items) come in chunks
+        pred = [self.predict(model, *ds.inputs(users[i:i + chunk], items[i:i + chunk]))
+                for i in range(0, len(users), chunk)]
+        pred = np.clip(np.concatenate(pred or [np.zeros(0, np.float32)]), *ds.rating_range)
+        return regression_metrics(pred, ratings)
+
+
+@EVALUATORS.register("words")
+class WordEvaluator(Evaluator):
+    """Spearman correlation on word-similarity sets, 3CosAdd accuracy on analogy sets, by the input vectors."""
+
+    def __call__(self, model, name):
+        kind, items = self.dataset.evaluation_set(name)
+        vectors, index = model.embeddings(), self.dataset.vocab.token_to_idx
+        score = analogy_score if kind == "analogy" else similarity_score
+        return score(vectors, index, items)
+
+
+@EVALUATORS.register("image_retrieval")
+class RetrievalEvaluator(Evaluator):
+    """Recall@1 and @5 among a split's images by the model's score (labelled sources), and the ROC AUC of the
+    scores of the dataset's evaluation pairs. Each image is embedded once; pairs are scored on the embeddings."""
+
+    def __call__(self, model, split):
+        ds = self.dataset
+        a, b, target = ds.evaluation_pairs(split)
+        idx = ds.evaluation_images(split, a, b)
+        left = self.predict(model.embed, ds.pixels(idx))
+        right = left if model.symmetric else self.predict(model.embed_b, ds.pixels(idx))
+        position = np.full(len(ds.images), -1)
+        position[idx] = np.arange(len(idx))
+        scores = self.predict(model.score, left[position[a]], right[position[b]])
+        if ds.labels is None:
+            return dict(regression_metrics(scores, target), pair_auc=roc_auc(scores, target > np.median(target)))
+        return dict(recall_at_k(left, ds.labels[idx]), pair_auc=roc_auc(scores, target))

@@ -1,0 +1,187 @@
+"""The one place that decides where zoo's fused C++ kernels replace a composite computation.
+
+A run's training objective is :class:`~zoo.models.Objective` (``loss_fn(model(*inputs), *targets) +
+regularization``) unless a recipe here proves that a fused kernel computes exactly that objective for this model
+on these devices: the model's class does not override the methods that define the objective, its parts are the
+standard blocks of exact type, the tables are bare embeddings, every device is a CPU, and the kernels loaded.
+:func:`select_objective` logs once which path a run takes and why. The same goes for the optimizer
+(:func:`make_optimizer`). Models and blocks never import :mod:`zoo.ops`; tests compare every fused path with the
+composite one on the same batch.
+"""
+import logging
+
+import mxnet as mx
+from mxnet.gluon import Block, nn
+
+from . import ops
+from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTower, NegativeSamplingLoss,
+                     PairwiseCandidateScorer, SquaredLoss)
+from .config import ConfigError
+from .models import MatrixFactorization, Objective, SkipGram
+
+log = logging.getLogger(__name__)
+
+
+def bare_tables(*towers):
+    """None when every tower is a bare :class:`EmbeddingTower` (a plain ``nn.Embedding``: no dense layers, no
+    dropout, not swapped for a row_sparse table) and all share one ``sparse_grad``; else the reason they are not."""
+    for t in towers:
+        if type(t) is not EmbeddingTower:
+            return "%s is %s, not a bare EmbeddingTower" % (t.name, type(t).__name__)
+        if len(t.layers):
+            return "%s has dense layers or dropout" % t.name
+        if type(t.embedding) is not nn.Embedding:
+            return "%s's table is %s" % (t.name, type(t.embedding).__name__)
+    if len({t.sparse_grad for t in towers}) != 1:
+        return "the towers differ in sparse_grad"
+    return None
+
+
+def _overridden(model, base, names):
+    """The first of ``names`` that ``type(model)`` defines differently from ``base``, or None."""
+    return next((n for n in names if getattr(type(model), n) is not getattr(base, n)), None)
+
+
+def _exact(part, cls, what):
+    return None if type(part) is cls else "%s is %s, not %s" % (what, type(part).__name__, cls.__name__)
+
+
+# ------------------------------------------------------------------------------------------------ recipes
+class FusedMF(Block):
+    """Biased MF's objective by zoo's kernels: from the tables (``zoo_mf_loss``) when the four towers are bare
+    embeddings, else from the towers' outputs (``zoo_rating_loss``). Equal to ``Objective(model)`` for a model
+    that :func:`mf_reason` accepts. A plain ``Block``: it reads the tables' current arrays at each call.
+
+    Inputs: ``users``, ``items`` ``(batch,)``, extra user-tower inputs, ``ratings`` ``(batch,)``.
+    Output: ``(batch,)``."""
+
+    def __init__(self, model, from_tables):
+        super().__init__(prefix="fused_mf_")
+        from .ops.fused import FusedRatingLoss, FusedTableLoss
+        self.model = model
+        strength = model.penalty.strength if model.penalty is not None else 0.0
+        with self.name_scope():
+            self.kernel = (FusedTableLoss(strength, model.user_tower.sparse_grad) if from_tables
+                           else FusedRatingLoss(strength))
+        self.from_tables = from_tables
+
+    def forward(self, users, items, *rest):
+        *user_inputs, ratings = rest
+        m, ctx = self.model, users.context
+        offset = m.scorer.offset.data(ctx)
+        if self.from_tables:
+            tables = [t.embedding.weight.data(ctx) for t in (m.user_tower, m.item_tower, m.user_bias, m.item_bias)]
+            return self.kernel(users.astype("int32", copy=False), items.astype("int32", copy=False), *tables,
+                               offset, ratings)
+        u, v = m.user_tower(users, *user_inputs), m.item_tower(items)  # (batch, dim) each
+        return self.kernel(u, v, *m.biases(users, items), offset, ratings)
+
+
+def mf_reason(model):
+    """None when :class:`FusedMF` computes ``model``'s objective, else why not."""
+    overridden = _overridden(model, MatrixFactorization, ("hybrid_forward", "regularization", "biases", "forward"))
+    return (overridden and "%s overrides %s" % (type(model).__name__, overridden)
+            or _exact(model.scorer, DotScorer, "scorer")
+            or (None if hasattr(model.scorer, "offset") else "the scorer has no offset")
+            or (None if model.user_bias is not None and model.item_bias is not None else "a bias is missing")
+            or _exact(model.loss_fn, SquaredLoss, "loss_fn")
+            or (None if model.loss_fn._weight is None else "loss_fn has a weight")
+            or (None if model.penalty is None else _exact(model.penalty, EmbeddingPenalty, "penalty")))
+
+
+def build_mf(model):
+    return FusedMF(model, bare_tables(model.user_tower, model.item_tower, model.user_bias, model.item_bias) is None)
+
+
+class FusedSkipGram(Block):
+    """Skip-gram's objective straight from the two tables (``zoo_sgns_loss``), each pair's own negatives
+    ``(batch, K)`` or the batch's shared ones ``(K,)``. Equal to ``Objective(model)`` for a model that
+    :func:`skipgram_reason` accepts.
+
+    Inputs: ``center``, ``context`` ``(batch,)``, ``negatives``. Output: ``(batch,)``."""
+
+    def __init__(self, model):
+        super().__init__(prefix="fused_skipgram_")
+        from .ops.fused import FusedSkipGramLoss
+        self.model = model
+        with self.name_scope():
+            self.kernel = FusedSkipGramLoss(model.loss_fn.negative_weight, model.center_tower.sparse_grad)
+
+    def forward(self, center, context, negatives):
+        m, ctx = self.model, center.context
+        ids = [x.astype("int32", copy=False) for x in (center, context, negatives)]
+        return self.kernel(*ids, m.center_tower.embedding.weight.data(ctx), m.context_tower.embedding.weight.data(ctx))
+
+
+def skipgram_reason(model):
+    """None when :class:`FusedSkipGram` computes ``model``'s objective, else why not."""
+    names = ("hybrid_forward", "regularization", "forward")
+    overridden = _overridden(model, SkipGram, names)
+    return (overridden and "%s overrides %s" % (type(model).__name__, overridden)
+            or _exact(model.scorer, DotScorer, "scorer")
+            or (None if not hasattr(model.scorer, "offset") else "the scorer has an offset")
+            or (None if type(model.negative_scorer) in (CandidateScorer, PairwiseCandidateScorer)
+                else "negative_scorer is %s" % type(model.negative_scorer).__name__)
+            or _exact(model.loss_fn, NegativeSamplingLoss, "loss_fn")
+            or (None if model.loss_fn._weight is None else "loss_fn has a weight")
+            or bare_tables(model.center_tower, model.context_tower))
+
+
+# (model class, name, reason(model) -> None or why not, build(model) -> Block)
+RECIPES = [(MatrixFactorization, "rating", mf_reason, build_mf),
+           (SkipGram, "skip-gram", skipgram_reason, FusedSkipGram)]
+
+
+def fused_objective(model, devices):
+    """``(block, reason)``: the fused block that computes ``model``'s objective on ``devices`` and None, or None
+    and why no fused kernel applies."""
+    for cls, name, reason_of, build in RECIPES:
+        if isinstance(model, cls):
+            reason = (None if all(d.device_type == "cpu" for d in devices) else "a device is not a CPU"
+                      ) or reason_of(model) or (None if ops.load() else "zoo's C++ operators are not available")
+            if reason:
+                return None, "fused %s kernel not used: %s" % (name, reason)
+            block = build(model)
+            return block, "fused %s kernel (%s)" % (name, type(block).__name__)
+    return None, "no fused kernel for %s" % type(model).__name__
+
+
+def select_objective(model, devices, hybridize=True):
+    """The block that computes ``model``'s per-example training loss on ``devices``: a fused kernel where one
+    computes exactly :class:`~zoo.models.Objective`'s result, else the composite ``Objective(model)``
+    (hybridized, as one graph, when ``hybridize``). Logs once which and why."""
+    block, why = fused_objective(model, devices)
+    if block is not None:
+        log.info("training objective: %s", why)
+        return block
+    log.info("training objective: composite Objective(%s); %s", type(model).__name__, why)
+    objective = Objective(model)
+    if hybridize:
+        from .blocks.sparse import hybridize_dense
+        hybridize_dense(objective, static_alloc=True)  # one graph, unless a table is row_sparse (parameter servers)
+    return objective
+
+
+# ---------------------------------------------------------------------------------------------- optimizer
+FUSED_OPTIMIZERS = ("adam", "sgd")
+
+
+def make_optimizer(name, params, on_servers=False):
+    """An ``mx.optimizer.Optimizer`` named ``name`` (any MXNet optimizer) with ``params`` (``learning_rate``,
+    ``wd``, ``lr_scheduler``, ...). ``adam`` and ``sgd`` are :class:`~zoo.ops.optimizers.FusedAdam` and
+    :class:`~zoo.ops.optimizers.FusedSGD` when zoo's C++ operators load: the same arithmetic, with lazy row
+    updates in C++ (they hand anything else, e.g. a GPU array, to MXNet's update). Not ``on_servers``: the
+    parameter servers run MXNet's own optimizers. An unknown name lists the choices."""
+    known = sorted(n for n in mx.optimizer.Optimizer.opt_registry if n != "test")  # "test" is MXNet's own
+    if name.lower() not in known:
+        raise ConfigError("optim.name: unknown optimizer %r; choose one of: %s" % (name, ", ".join(known)))
+    name = name.lower()
+    if name in FUSED_OPTIMIZERS and not on_servers and ops.load():
+        from .ops.optimizers import FusedAdam, FusedSGD
+        cls = {"adam": FusedAdam, "sgd": FusedSGD}[name]
+        log.info("optimizer: %s (row_sparse updates by zoo's C++ kernels)", cls.__name__)
+        return cls(**params)
+    if name in FUSED_OPTIMIZERS:
+        log.info("optimizer: MXNet's %s (%s)", name, "on the parameter servers" if on_servers
+                 else "zoo's C++ operators are not available")
+    return mx.optimizer.create(name, **params)

@@ -1,0 +1,74 @@
+"""Blocks around zoo's fused C++ operators. Each computes what a composition of zoo's blocks computes (named in its
+docstring), in one pass over memory; CPU only. Constructing one builds and loads the operators
+(:func:`zoo.ops.load`) and fails if they are unavailable. Whether a run uses them is decided by
+:mod:`zoo.fastpath`, never by the blocks or models themselves."""
+from mxnet.gluon.loss import Loss
+
+from . import load
+
+
+def _require_ops():
+    if not load():
+        raise RuntimeError("zoo's C++ operators are not available (no compiler, or ZOO_CPP_OPS=0)")
+
+
+class FusedRatingLoss(Loss):
+    """Biased MF's training loss in one C++ operator:
+    ``(offset + u.v + bu + bi - r)^2 + strength * (|u|^2 + |v|^2 + bu^2 + bi^2)`` per row, the same as
+    ``SquaredLoss()(DotScorer(offset)(u, v, bu, bi), r) + EmbeddingPenalty(strength)(u, v, bu, bi)`` with one pass
+    over memory instead of one per element-wise step. CPU only.
+
+    Inputs: ``u``, ``v`` ``(batch, dim)``; ``bu``, ``bi`` ``(batch, 1)``; ``offset`` ``(1,)``; ``r`` ``(batch,)``.
+    Output: ``(batch,)``.
+    """
+
+    def __init__(self, strength=0.0, batch_axis=0, **kwargs):
+        _require_ops()
+        super().__init__(None, batch_axis, **kwargs)
+        self.strength = strength
+
+    def hybrid_forward(self, F, u, v, bu, bi, offset, r):
+        return F.zoo_rating_loss(u, v, bu, bi, offset, r, reg=self.strength)
+
+
+class FusedTableLoss(Loss):
+    """Biased MF's training loss read straight from the embedding tables, in one C++ operator: the numbers of
+    ``Embedding`` lookups followed by :class:`FusedRatingLoss`, without the
+    ``(batch, dim)`` copies of the rows, and with the tables' gradients written as row_sparse arrays over the rows
+    the batch used (``sparse_grad=True``, as ``nn.Embedding(sparse_grad=True)`` gives) or as dense tables. CPU
+    only.
+
+    Inputs: ``users``, ``items`` ``(batch,)`` int32; ``user_table`` ``(num_users, dim)``, ``item_table``
+    ``(num_items, dim)``; ``user_bias`` ``(num_users, 1)``, ``item_bias`` ``(num_items, 1)``; ``offset`` ``(1,)``;
+    ``r`` ``(batch,)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, strength=0.0, sparse_grad=True, batch_axis=0, **kwargs):
+        _require_ops()
+        super().__init__(None, batch_axis, **kwargs)
+        self.strength, self.sparse_grad = strength, sparse_grad
+
+    def hybrid_forward(self, F, users, items, user_table, item_table, user_bias, item_bias, offset, r):
+        return F.zoo_mf_loss(users, items, user_table, item_table, user_bias, item_bias, offset, r,
+                             reg=self.strength, sparse_grad=int(self.sparse_grad))[0]
+
+
+class FusedSkipGramLoss(Loss):
+    """Skip-gram's negative-sampling loss read straight from the two embedding tables, in one C++ operator:
+    the numbers of ``Embedding`` lookups, :class:`~zoo.blocks.DotScorer`, a candidate scorer and
+    :class:`~zoo.blocks.NegativeSamplingLoss`, without the ``(batch, K, dim)`` copies of the rows, and
+    with both tables' gradients written as row_sparse arrays over the rows the batch used (``sparse_grad=True``)
+    or as dense tables. CPU only.
+
+    Inputs: ``center``, ``context`` ``(batch,)`` int32; ``negatives`` int32, ``(batch, K)`` (each pair its own)
+    or ``(K,)`` (shared by the batch); ``center_table``, ``context_table`` ``(vocab, dim)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, negative_weight=1.0, sparse_grad=True, batch_axis=0, **kwargs):
+        _require_ops()
+        super().__init__(None, batch_axis, **kwargs)
+        self.negative_weight, self.sparse_grad = negative_weight, sparse_grad
+
+    def hybrid_forward(self, F, center, context, negatives, center_table, context_table):
+        return F.zoo_sgns_loss(center, context, negatives, center_table, context_table,
+                               negative_weight=self.negative_weight, sparse_grad=int(self.sparse_grad))[0]

@@ -1,0 +1,170 @@
+"""From a checked config to a trained run folder, and back: the wiring behind ``tools/train.py`` and the API.
+
+A run folder holds ``config.yaml``, ``log.jsonl``, ``checkpoints/{best,last}.npz`` and ``results.json``.
+This module is the only one that knows every layer: config -> dataset (``zoo.data``), model (``zoo.models``),
+training objective and optimizer (``zoo.fastpath``), evaluator (``zoo.eval``), loop and hooks (``zoo.train``).
+"""
+import json
+import logging
+import os
+import time
+
+import mxnet as mx
+import numpy as np
+
+from .blocks.sparse import hybridize_dense
+from .config import load_config, save_config
+from .data.batches import prefetch
+from .eval import evaluator_for
+from .fastpath import make_optimizer, select_objective
+from .registry import DATASETS, MODELS
+from .train.checkpoint import atomic_write, load_checkpoint, read_checkpoint
+from .train.context import parse_devices
+from .train.distributed import placement
+from .train.hooks import (Checkpoint, EarlyStopping, Evaluate, JsonlLog, ProgressBar, StopOnNonFinite,
+                          StopOnSignal, TrackBest)
+from .train.loop import Hook, TrainLoop
+from .train.schedule import lr_scheduler
+
+log = logging.getLogger(__name__)
+
+
+def build_dataset(cfg):
+    """The registered dataset ``cfg.data.name``. A dataset provides ``meta`` (sizes the model needs), ``task``
+    (which evaluator scores it), ``num_examples(split)``, ``batches(split, batch_size, shuffle, seed)`` (tuples of
+    numpy arrays), ``split_batch(batch, parts)`` (self-contained parts, one a device), ``eval_sets(final)``
+    (names) and ``state()`` (arrays to keep with the model, such as id maps or a vocabulary)."""
+    return DATASETS.get(cfg.data.name).from_config(cfg.data, cfg.eval)
+
+
+def build_model(cfg, meta):
+    """The registered model ``cfg.model.name`` for a dataset's ``meta``."""
+    return MODELS.get(cfg.model.name).from_config(cfg.model, meta)
+
+
+def optimizer_params(optim, scheduler=None):
+    params = {"learning_rate": optim.lr, "wd": optim.wd, **optim.args}
+    if scheduler is not None:
+        params["lr_scheduler"] = scheduler
+    return params
+
+
+def flat(results):
+    """``{"valid": {"rmse": 0.8}}`` -> ``{"valid.rmse": 0.8}``, the form the loop's metrics take."""
+    return {"%s.%s" % (name, k): v for name, metrics in results.items() for k, v in metrics.items()}
+
+
+class Reseed(Hook):
+    """Seeds MXNet's generator from (seed, epoch) so that dropout and samplers repeat, also after a resume."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def before_epoch(self, loop):
+        mx.random.seed(self.seed * 100003 + loop.epoch)
+
+
+class EpochStats(Hook):
+    """Adds the dataset's counts for the epoch just trained to the metrics, if it keeps any (a text corpus:
+    ``train.words``, the words left after subsampling, which gensim calls effective words)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def after_epoch(self, loop):
+        loop.metrics.update(getattr(self.dataset, "epoch_stats", dict)())
+
+
+def train(cfg, run_dir, resume=False):
+    """Train the model ``cfg`` describes into ``run_dir``; returns the results dict (also in ``results.json``)."""
+    started = time.time()
+    t = cfg.train
+    devices = parse_devices(t.devices)
+    where = placement(t.kvstore, t.batch_size, resume)
+    mx.random.seed(t.seed)
+    np.random.seed(t.seed)
+    dataset = build_dataset(cfg)
+    model = build_model(cfg, dataset.meta)
+    where.prepare(model)
+    run_dir = where.run_dir(run_dir)
+    model.initialize(ctx=devices)
+    if t.hybridize:
+        hybridize_dense(model, static_alloc=True)  # model.hybridize() when no table is row_sparse (on servers)
+    objective = select_objective(model, devices, hybridize=t.hybridize)
+    steps = -(-dataset.num_examples("train") // t.batch_size)
+    o = cfg.optim
+    scheduler = lr_scheduler(o.schedule, o.lr, t.epochs, where.updates_per_epoch(steps), o.gamma, o.step_epochs,
+                             o.warmup_epochs, o.min_lr)
+    optimizer = make_optimizer(o.name, optimizer_params(o, scheduler), where.on_servers)
+    trainer = where.trainer(model, optimizer)
+
+    evaluator = evaluator_for(dataset, devices[0], t.eval_batch_size)
+    ckpt_dir = os.path.join(run_dir, "checkpoints")
+    track = TrackBest(t.monitor, t.monitor_mode)
+    checkpoint = Checkpoint(ckpt_dir, arrays=dataset.state(), optimizer_state=not where.on_servers,
+                            extra_meta={"model": cfg.model.name, "data": dataset.meta})
+    hooks = [Reseed(t.seed), StopOnNonFinite(t.log_every), EpochStats(dataset),
+             Evaluate(lambda m: flat(evaluator.run(m, dataset.eval_sets()))),
+             track, EarlyStopping(t.patience), checkpoint, JsonlLog(os.path.join(run_dir, "log.jsonl")),
+             StopOnSignal(checkpoint)]
+    if t.progress:
+        hooks.append(ProgressBar(steps, t.log_every))
+
+    def batches(epoch):
+        stream = where.shard(dataset.batches("train", where.local_batch, shuffle=True, seed=[t.seed, epoch]))
+        return prefetch((dataset.split_batch(b, len(devices)) for b in stream), t.prefetch)
+    loop = TrainLoop(model, objective, trainer, batches, devices, t.epochs, hooks)
+    last = os.path.join(ckpt_dir, "last.npz")
+    if resume and os.path.exists(last):
+        resume_from(last, loop, optimizer)
+    # Only now, with everything checked, does the run folder get written.
+    os.makedirs(run_dir, exist_ok=True)
+    save_config(cfg, os.path.join(run_dir, "config.yaml"))
+    loop.run()
+
+    if where.on_servers:  # loading into the training model would reset the servers' tables: test a dense copy
+        model = load_model(run_dir, device=devices[0])[1]
+    else:
+        load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
+    results = evaluator.run(model, dataset.eval_sets(final=True))
+    results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
+    atomic_write(os.path.join(run_dir, "results.json"),
+                 lambda f: f.write(json.dumps(results, indent=2).encode()))
+    return results
+
+
+def resume_from(path, loop, optimizer=None):
+    """Put ``loop`` (model, optimizer state, hooks, counters) back in the state ``last.npz`` recorded. The
+    optimizer's learning rate, its schedule and weight decay stay those of ``optimizer`` (the run's current
+    config: ``--resume optim.lr=...`` applies); the schedule continues from the restored update count."""
+    meta, _ = load_checkpoint(path, loop.model, loop.trainer)
+    if optimizer is not None:
+        restored = loop.trainer.optimizer
+        restored.lr, restored.lr_scheduler, restored.wd = optimizer.lr, optimizer.lr_scheduler, optimizer.wd
+    folder = os.path.dirname(path)
+    for name in os.listdir(folder):
+        if name.endswith(".tmp"):  # a write that a crash cut short; the checkpoint it would have replaced is whole
+            os.remove(os.path.join(folder, name))
+    loop.load_state_dict(meta["loop"])
+    log.info("resuming from %s: epoch %d, step %d", path, loop.epoch + 1, loop.step)
+
+
+def load_model(run_dir, checkpoint="best", device=None):
+    """``(cfg, model, arrays)`` of a saved run without reading its data: the model is rebuilt from the saved
+    config and the sizes stored in the checkpoint; ``arrays`` are the id maps or vocabulary saved with it."""
+    cfg = load_config(os.path.join(run_dir, "config.yaml"))
+    path = os.path.join(run_dir, "checkpoints", checkpoint + ".npz")
+    if not os.path.exists(path):
+        raise ValueError("%s has no checkpoint %s: was the run trained to the end of an epoch?" % (run_dir, path))
+    meta, _ = read_checkpoint(path)
+    model = build_model(cfg, meta["data"])
+    model.initialize(ctx=device or mx.cpu())
+    model.hybridize(static_alloc=True)
+    _, arrays = load_checkpoint(path, model)
+    model.meta = meta["data"]
+    return cfg, model, arrays
+
+
+def evaluate(model, dataset, names, device, batch_size=65536):
+    """``{name: {metric: value}}`` for the dataset's evaluation sets ``names`` (e.g. ``valid``, ``wordsim353``)."""
+    return evaluator_for(dataset, device, batch_size).run(model, names)
