@@ -6,8 +6,7 @@ import os
 
 # Threads of the OpenMP runtime that MXNet and zoo's operators share sleep when a parallel loop ends, instead of
 # spinning for a while: with two cores, a spinning thread takes the core that Python needs to prepare the next
-# batch (a skip-gram step of 256 pairs: 2.5 -> 1.6 ms). Read when MXNet is first imported; a value the user set
-# stays.
+# batch (measured in zoo/ops/README.md). Read when MXNet is first imported; a value the user set stays.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:

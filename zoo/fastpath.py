@@ -15,7 +15,7 @@ from mxnet.gluon import Block, nn
 
 from . import ops
 from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTower, NegativeSamplingLoss,
-                     PairwiseCandidateScorer, SquaredLoss)
+                     PairwiseCandidateScorer, SquaredLoss, hybridize_dense)
 from .config import ConfigError
 from .models import MatrixFactorization, Objective, SkipGram
 
@@ -40,6 +40,18 @@ def bare_tables(*towers):
 def _overridden(model, base, names):
     """The first of ``names`` that ``type(model)`` defines differently from ``base``, or None."""
     return next((n for n in names if getattr(type(model), n) is not getattr(base, n)), None)
+
+
+def _dropout(model):
+    """The name of a Dropout block inside ``model``, or None. The composite objective recomputes the towers for
+    the penalty, under another dropout mask than the prediction's; a fused kernel would share one."""
+    stack = [model]
+    while stack:
+        block = stack.pop()
+        if isinstance(block, nn.Dropout):
+            return "%s is dropout (the penalty's towers draw their own mask)" % block.name
+        stack.extend(block._children.values())
+    return None
 
 
 def _exact(part, cls, what):
@@ -86,7 +98,8 @@ def mf_reason(model):
             or (None if model.user_bias is not None and model.item_bias is not None else "a bias is missing")
             or _exact(model.loss_fn, SquaredLoss, "loss_fn")
             or (None if model.loss_fn._weight is None else "loss_fn has a weight")
-            or (None if model.penalty is None else _exact(model.penalty, EmbeddingPenalty, "penalty")))
+            or (None if model.penalty is None else _exact(model.penalty, EmbeddingPenalty, "penalty")
+                or _dropout(model)))
 
 
 def build_mf(model):
@@ -157,7 +170,6 @@ def select_objective(model, devices, hybridize=True):
     log.info("training objective: composite Objective(%s); %s", type(model).__name__, why)
     objective = Objective(model)
     if hybridize:
-        from .blocks.sparse import hybridize_dense
         hybridize_dense(objective, static_alloc=True)  # one graph, unless a table is row_sparse (parameter servers)
     return objective
 

@@ -68,3 +68,11 @@ def test_a_swapped_part_falls_back_with_a_reason(caplog):
     with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
         assert isinstance(select_objective(model, [mx.cpu()]), Objective)
     assert "fused skip-gram kernel not used: deep has dense layers or dropout" in caplog.text
+
+
+def test_dropout_in_a_tower_keeps_the_composite_objective(caplog):
+    model = MatrixFactorization.create(10, 10, dim=4, hidden=(4,), dropout=0.2, mean_rating=3.0)
+    model.initialize()
+    with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
+        assert isinstance(select_objective(model, [mx.cpu()]), Objective)
+    assert "is dropout" in caplog.text

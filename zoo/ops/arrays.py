@@ -8,7 +8,7 @@ from .. import ops  # ops.load, looked up at each call (tests switch it off)
 
 def permutation(n, rng):
     """A uniformly random order of ``range(n)`` drawn from the numpy Generator ``rng``: int32 from zoo's C++
-    code (``batches.cc``, about 10x faster than numpy on 20M rows) when it is loaded, else ``rng.permutation``."""
+    code (``batches.cc``: sequential passes and in-cache shuffles) when it is loaded, else ``rng.permutation``."""
     seed = int(rng.integers(0, 2 ** 63))
     if n <= np.iinfo(np.int32).max and ops.load():
         order = np.empty(n, dtype=np.int32)
@@ -19,7 +19,7 @@ def permutation(n, rng):
 
 def take(a, rows):
     """``a[rows]``: the rows of numpy array ``a`` (along its first axis) that the index array ``rows`` names.
-    zoo's C++ gather (``batches.cc``, 3x faster than numpy on 20M rows) does it when loaded, for a C-contiguous
+    zoo's C++ gather (``batches.cc``, rows asked for ahead) does it when loaded, for a C-contiguous
     ``a`` and int32 ``rows`` such as :func:`permutation` gives; numpy does it otherwise."""
     if not (rows.dtype == np.int32 and rows.ndim == 1 and a.ndim >= 1 and a.flags.c_contiguous and ops.load()):
         return a[rows]
@@ -33,8 +33,7 @@ def take(a, rows):
 
 def alias_sample(keep, alias, shape, rng):
     """Draws of shape ``shape`` from a distribution in Walker's alias form: column ``j`` uniformly, kept with
-    probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``, 3x faster than
-    numpy for skip-gram's negatives) when it is loaded, else numpy; either way seeded from ``rng``."""
+    probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``) when it is loaded, else numpy; either way seeded from ``rng``."""
     seed = int(rng.integers(0, 2 ** 63))
     if ops.load() and keep.dtype == np.float64 and alias.dtype == np.int32 and len(keep) == len(alias):
         out = np.empty(shape, dtype=np.int32)

@@ -1,16 +1,15 @@
-// Plain C functions for making batches, called from Python through ctypes (zoo.ops.permutation, zoo.ops.take,
-// zoo.ops.alias_sample).
+// Plain C functions for making batches, called from Python through ctypes (zoo.ops.arrays: permutation, take,
+// alias_sample). Timings: zoo/ops/README.md.
 //
 // zoo_permutation: a uniformly random permutation of 0 .. n-1, for shuffling a data set each epoch.
-// numpy's permutation swaps across the whole array, one trip to memory per element (1.3 s for MovieLens-20M's
-// 20M ratings here, a fifth of an epoch's budget). This one sends every element to one of 256 buckets at random
+// numpy's permutation swaps across the whole array, one trip to memory per element. This one sends every element to one of 256 buckets at random
 // (a counting sort: sequential passes), then shuffles each bucket, which fits in the cache. That is still a
 // uniform permutation: bucket sizes are multinomial, and a given order arises from exactly one assignment of
 // elements to buckets (probability 256^-n) followed by the one right shuffle of each bucket (1 / prod n_b!),
 // which summed over the bucket sizes gives 1 / n!.
 //
-// zoo_take: the rows of a batch gathered from the data set's arrays (numpy's a[rows], 3x slower on 20M rows,
-// waits for each row's trip to memory; here the rows are asked for ahead).
+// zoo_take: the rows of a batch gathered from the data set's arrays (numpy's a[rows] waits for each row's trip
+// to memory; here the rows are asked for ahead).
 //
 // zoo_alias_sample: draws from a discrete distribution in alias form, for skip-gram's negatives.
 #include <algorithm>
@@ -109,8 +108,7 @@ extern "C" int zoo_take(char* dst, const char* src, int64_t num_rows, int64_t ro
 }
 
 // n draws from a discrete distribution in Walker's alias form (``keep``, ``alias`` over ``size`` columns): column j
-// uniformly, kept with probability keep[j], else alias[j]. Skip-gram's negatives, 5 a pair: numpy took 0.68 s
-// of an epoch that now lasts 3.5 s. The draws are dealt in fixed ranges, each with its own stream, so the result
+// uniformly, kept with probability keep[j], else alias[j]: skip-gram's negatives. The draws are dealt in fixed ranges, each with its own stream, so the result
 // is the same for any number of threads. 0, or 1 for a bad argument.
 extern "C" int zoo_alias_sample(int32_t* out, int64_t n, const double* keep, const int32_t* alias, int64_t size,
                                 uint64_t seed) {

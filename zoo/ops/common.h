@@ -28,7 +28,7 @@ inline float attr(const Attrs& attrs, const char* name, float fallback) {
 }
 
 // g clipped to [-bound, bound], as mshadow's clip does it. Written with selects, which vectorize (std::fmin and
-// std::fmax, which must mind NaNs, compiled to calls, and clipping made a lazy SGD step 3x slower).
+// std::fmax, which must mind NaNs, compile to calls that keep the loop scalar).
 inline float clip_to(float g, float bound) { return g > bound ? bound : (g < -bound ? -bound : g); }
 
 // Threads for an operator's parallel loops. MXNet runs operators on engine threads whose OpenMP default is one

@@ -7,7 +7,7 @@ import numpy as np
 
 class FusedAdam(mx.optimizer.Adam):
     """``mx.optimizer.Adam`` with the same arithmetic; a row_sparse gradient of a dense float32 CPU weight is
-    applied by ``zoo_lazy_adam`` (3.4x faster than ``adam_update`` on 52,000 rows of 64 here), anything else, or a
+    applied by ``zoo_lazy_adam`` (one vectorized pass over each row, on every core), anything else, or a
     process where :func:`zoo.ops.load` failed, by MXNet's ``adam_update``. Learning rate schedules, weight decay,
     ``rescale_grad`` and ``clip_gradient`` act as in Adam."""
 
@@ -28,7 +28,7 @@ class FusedAdam(mx.optimizer.Adam):
 
 class FusedSGD(mx.optimizer.SGD):
     """``mx.optimizer.SGD`` with the same arithmetic; without momentum, a row_sparse gradient of a dense float32
-    CPU weight is applied by ``zoo_lazy_sgd`` on every core (MXNet's own update ran on one here), anything else,
+    CPU weight is applied by ``zoo_lazy_sgd`` on every core (MXNet's own update runs on one), anything else,
     or a process where :func:`zoo.ops.load` failed, by MXNet's ``sgd_update``."""
 
     def update(self, index, weight, grad, state):

@@ -10,9 +10,8 @@
 // writes both tables' gradients directly, as row_sparse arrays over the rows the batch used (sparse_grad=1) or
 // dense tables (sparse_grad=0), each row summed once in registers over the entries that name it. With a handful
 // of negatives a pair (word2vec's 5) this is 5-10x less work than scoring dozens of negatives shared by the batch
-// with a matrix product. For 8,192 pairs of 5 negatives, dim 100, here: forward 2.9 -> 1.3 ms, backward 4.8 ->
-// 2.7 ms. What is left is memory traffic: 57,000 rows read at random from tables larger than the cache, twice.
-// (Walking the entries target by target, to read each W_out row once, was slower: 1.9 and 4.9 ms.)
+// with a matrix product. What is left is memory traffic: rows read at random from tables larger than the cache.
+// (Timings, and what was tried: zoo/ops/README.md.)
 //
 // Inputs: center, context (batch,) int32; negatives (batch, K) int32, each pair its own, or (K,), shared by the
 // batch; W_in, W_out (vocab, dim). Outputs: loss (batch,) and, for the backward pass, d loss[b] / d s_j
@@ -120,7 +119,7 @@ struct Term {
 
 // Row s of a table's gradient: ``sum(first, last, add)`` passes each (row, weight) of the records [first, last)
 // of row s to ``add``. Threads take rows in small chunks as they finish: frequent words, which have many
-// records, sit together at the front of the vocabulary (a static split was 25% slower).
+// records, sit together at the front of the vocabulary, so a static split would leave one thread most of the work.
 template <class Record, class Sum>
 void table_gradient(const Grouped<Record>& side, Sum sum, int64_t d, float* grad, bool dense) {
   const int64_t m = side.rows.size();

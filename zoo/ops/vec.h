@@ -16,7 +16,7 @@ inline void store8(float* p, v8 v) { *reinterpret_cast<v8*>(p) = v; }
 inline float sum8(v8 v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
 
 // out[j] = x . rows[j] for M rows of d floats. The M sums are independent, so the multiply-adds of one row do
-// not wait on the previous one's latency (one running sum a row was 1.4x slower here), and x is loaded
+// not wait on the previous one's latency (as one running sum a row would), and x is loaded
 // once for all of them.
 template <int M>
 inline void dots_of(const float* x, const float* const* rows, int64_t d, float* out) {

@@ -213,3 +213,7 @@ class ProgressBar(Hook):
 
     def after_epoch(self, loop):
         self.bar.close()
+
+    def after_train(self, loop):  # also when training raised mid-epoch
+        if self.bar is not None:
+            self.bar.close()

@@ -22,8 +22,8 @@ def to_ndarray(a):
 
 
 def total(x):
-    """The sum of ``x`` as a ``(1,)`` array, computed as a dot product with ones: the CPU wheel's ``sum`` took
-    4.4 ms on 262,144 losses, ``dot`` 0.25 ms."""
+    """The sum of ``x`` as a ``(1,)`` array, computed as a dot product with ones: the CPU wheel's ``sum`` is not
+    vectorized, ``dot`` runs through BLAS."""
     x = x.reshape((-1,))
     ones = _ones.get((x.context, x.dtype))
     if ones is None or ones.shape[0] < x.shape[0]:
