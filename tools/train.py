@@ -1,6 +1,6 @@
 """Train a model from a YAML config.
 
-    python tools/train.py --config configs/movielens_mf.yaml [--out DIR] [--resume] [section.key=value ...]
+    python tools/train.py --config configs/movielens_mf.yaml [--out DIR] [--resume | --overwrite] [section.key=value ...]
     python tools/train.py --import my_models.py --config ... model.name=my_model   # a model of your own
 """
 import argparse
@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from zoo.config import ConfigError, load_config  # noqa: E402
 from zoo.data import DataError  # noqa: E402
+from zoo.train.checkpoint import WriteError  # noqa: E402
 from zoo.train.loop import Interrupted, TrainingError  # noqa: E402
 from zoo.pipeline import train  # noqa: E402
 
@@ -36,6 +37,7 @@ def main(argv=None):
     parser.add_argument("--config", help="YAML config (with --resume, defaults to RUN_DIR/config.yaml)")
     parser.add_argument("--out", help="run folder (default: runs/CONFIG-TIMESTAMP)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run that --out holds")
     parser.add_argument("--import", dest="imports", action="append", default=[], metavar="FILE_OR_MODULE",
                         help="a Python file or module to import first, e.g. one that registers a model")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value")
@@ -57,11 +59,11 @@ def main(argv=None):
     out = args.out or os.path.join("runs", "%s-%s" % (
         os.path.splitext(os.path.basename(config))[0], datetime.datetime.now().strftime("%Y%m%d-%H%M%S")))
     try:
-        results = train(cfg, out, resume=args.resume)
+        results = train(cfg, out, resume=args.resume, overwrite=args.overwrite)
     except (ConfigError, DataError, ValueError) as err:
         print("error: %s" % err, file=sys.stderr)
         return 2
-    except TrainingError as err:
+    except (TrainingError, WriteError) as err:
         print("error: %s" % err, file=sys.stderr)
         return 1
     except Interrupted as err:

@@ -16,6 +16,7 @@ import typing
 
 import yaml
 
+from .paths import atomic_write
 from .registry import DATASETS, MODELS, RegistryError
 
 
@@ -210,5 +211,5 @@ def _type_error(path, expected, value, source):
 
 
 def save_config(cfg, path):
-    with open(path, "w", encoding="utf-8") as f:
-        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
+    """Write ``cfg`` as YAML to ``path``, whole or not at all (a temporary file renamed into place)."""
+    atomic_write(path, lambda f: f.write(yaml.safe_dump(cfg.to_dict(), sort_keys=False).encode("utf-8")))

@@ -18,12 +18,14 @@ from .data.batches import prefetch
 from .eval import evaluator_for
 from .fastpath import make_optimizer, select_objective
 from .registry import DATASETS, MODELS
-from .train.checkpoint import atomic_write, load_checkpoint, read_checkpoint
+from .paths import atomic_write
+from .train.checkpoint import load_checkpoint, read_checkpoint
 from .train.context import parse_devices
 from .train.distributed import placement
 from .train.hooks import (Checkpoint, EarlyStopping, Evaluate, JsonlLog, ProgressBar, StopOnNonFinite,
                           StopOnSignal, TrackBest)
 from .train.loop import Hook, TrainLoop
+from .train.rundir import RunFolder, RunFolderError
 from .train.schedule import lr_scheduler
 
 log = logging.getLogger(__name__)
@@ -75,19 +77,64 @@ class EpochStats(Hook):
         loop.metrics.update(getattr(self.dataset, "epoch_stats", dict)())
 
 
-def train(cfg, run_dir, resume=False):
-    """Train the model ``cfg`` describes into ``run_dir``; returns the results dict (also in ``results.json``)."""
+# What defines a run: a resumed run must have the same (``--resume`` refuses a difference, naming the keys). Every
+# other key (train.epochs, train.progress, train.patience, optim.lr, ...) may change on resume.
+DEFINING = {"data": None, "model": None, "optim": ("name",), "train": ("seed", "kvstore")}
+NOT_DEFINING = {"data": ("root",)}  # where the files are: the id maps saved with the run check they are the same
+
+
+def fingerprint(cfg):
+    """The config keys that define a run, ``{"data.seed": 0, ...}``."""
+    out = {}
+    for section, keys in DEFINING.items():
+        values = cfg.to_dict()[section]
+        for key in keys or values:
+            if key not in NOT_DEFINING.get(section, ()):
+                out["%s.%s" % (section, key)] = values[key]
+    return out
+
+
+def check_resume(meta, arrays, cfg, dataset, run_dir):
+    """Refuse to resume when what defines the run differs from the checkpoint's."""
+    recorded = meta.get("fingerprint", {})
+    now = fingerprint(cfg)
+    changed = ["%s=%r (the run has %r)" % (k, now.get(k), recorded.get(k)) for k in sorted(set(recorded) | set(now))
+               if recorded.get(k) != now.get(k)]
+    state = dataset.state()
+    changed += ["the data's %s" % k for k in sorted(state) if k not in arrays or not np.array_equal(arrays[k], state[k])]
+    if meta["loop"]["step_in_epoch"] and meta.get("batch_size") != cfg.train.batch_size:
+        changed.append("train.batch_size=%d mid-epoch (the run has %s; it may change at an epoch boundary)"
+                       % (cfg.train.batch_size, meta.get("batch_size")))
+    if changed:
+        raise RunFolderError("cannot resume %s: %s differ from the run's; these define the run (see the README's "
+                             "Configuration for the keys that may change on resume)" % (run_dir, "; ".join(changed)))
+
+
+def materialize(model, meta, devices):
+    """Give every parameter its shape (a CNN's are known only after a first batch), so that a checkpoint can be
+    loaded into it: one forward pass of example inputs."""
+    if any(0 in p.shape for p in model.collect_params().values()):
+        model(*[x.as_in_context(devices[0]) for x in model.example_inputs(meta, batch=2)])
+
+
+def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
+    """Train the model ``cfg`` describes into ``run_dir``; returns the results dict (also in ``results.json``).
+    A new run refuses a folder that holds one unless ``overwrite``; ``resume`` continues the run there. ``hooks``
+    are added to the loop's own."""
     started = time.time()
     t = cfg.train
     devices = parse_devices(t.devices)
     where = placement(t.kvstore, t.batch_size, resume)
+    folder = RunFolder(where.run_dir(run_dir), resume, overwrite)
+    folder.check()  # before any work
+    run_dir = folder.path
     mx.random.seed(t.seed)
     np.random.seed(t.seed)
     dataset = build_dataset(cfg)
     model = build_model(cfg, dataset.meta)
     where.prepare(model)
-    run_dir = where.run_dir(run_dir)
     model.initialize(ctx=devices)
+    materialize(model, dataset.meta, devices)
     if t.hybridize:
         hybridize_dense(model, static_alloc=True)  # model.hybridize() when no table is row_sparse (on servers)
     objective = select_objective(model, devices, hybridize=t.hybridize)
@@ -102,11 +149,13 @@ def train(cfg, run_dir, resume=False):
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     track = TrackBest(t.monitor, t.monitor_mode)
     checkpoint = Checkpoint(ckpt_dir, arrays=dataset.state(), optimizer_state=not where.on_servers,
-                            extra_meta={"model": cfg.model.name, "data": dataset.meta})
+                            extra_meta={"model": cfg.model.name, "data": dataset.meta, "fingerprint": fingerprint(cfg),
+                                        "batch_size": t.batch_size})
     hooks = [Reseed(t.seed), StopOnNonFinite(t.log_every), EpochStats(dataset),
              Evaluate(lambda m: flat(evaluator.run(m, dataset.eval_sets()))),
-             track, EarlyStopping(t.patience), checkpoint, JsonlLog(os.path.join(run_dir, "log.jsonl")),
-             StopOnSignal(checkpoint)]
+             track, EarlyStopping(t.patience), checkpoint,
+             JsonlLog(os.path.join(run_dir, "log.jsonl"), writer=checkpoint.writer), StopOnSignal(checkpoint),
+             *hooks]
     if t.progress:
         hooks.append(ProgressBar(steps, t.log_every))
 
@@ -114,22 +163,22 @@ def train(cfg, run_dir, resume=False):
         stream = where.shard(dataset.batches("train", where.local_batch, shuffle=True, seed=[t.seed, epoch]))
         return prefetch((dataset.split_batch(b, len(devices)) for b in stream), t.prefetch)
     loop = TrainLoop(model, objective, trainer, batches, devices, t.epochs, hooks)
-    last = os.path.join(ckpt_dir, "last.npz")
-    if resume and os.path.exists(last):
-        resume_from(last, loop, optimizer)
-    # Only now, with everything checked, does the run folder get written.
-    os.makedirs(run_dir, exist_ok=True)
-    save_config(cfg, os.path.join(run_dir, "config.yaml"))
-    loop.run()
-
-    if where.on_servers:  # loading into the training model would reset the servers' tables: test a dense copy
-        model = load_model(run_dir, device=devices[0])[1]
-    else:
-        load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
-    results = evaluator.run(model, dataset.eval_sets(final=True))
-    results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
-    atomic_write(os.path.join(run_dir, "results.json"),
-                 lambda f: f.write(json.dumps(results, indent=2).encode()))
+    # Only now, with everything checked, does the run folder get written; the lock keeps other runs out of it.
+    with folder:
+        if resume:
+            meta, arrays = read_checkpoint(folder.last)
+            check_resume(meta, arrays, cfg, dataset, run_dir)
+            resume_from(folder.last, loop, optimizer)
+        save_config(cfg, os.path.join(run_dir, "config.yaml"))
+        loop.run()
+        if where.on_servers:  # loading into the training model would reset the servers' tables: test a copy
+            model = load_model(run_dir, device=devices[0])[1]
+        else:
+            load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
+        results = evaluator.run(model, dataset.eval_sets(final=True))
+        results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
+        atomic_write(os.path.join(run_dir, "results.json"),
+                     lambda f: f.write(json.dumps(results, indent=2).encode()))
     return results
 
 
@@ -159,6 +208,7 @@ def load_model(run_dir, checkpoint="best", device=None):
     meta, _ = read_checkpoint(path)
     model = build_model(cfg, meta["data"])
     model.initialize(ctx=device or mx.cpu())
+    materialize(model, meta["data"], [device or mx.cpu()])
     model.hybridize(static_alloc=True)
     _, arrays = load_checkpoint(path, model)
     model.meta = meta["data"]

@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import low_rank_ratings
+from conftest import low_rank_ratings, write_ratings_csv
 from zoo.data import DataError, MovieLens
 from zoo.data import movielens
 from zoo.data.idmap import IdMap
@@ -160,3 +160,17 @@ def test_synthetic_fixture_is_in_range():
     users, items, ratings = low_rank_ratings()
     assert ratings.min() >= 0.5 and ratings.max() <= 5 and len(np.unique(users)) == 60
 
+
+
+def test_ids_beyond_2_to_the_53_stay_distinct(tmp_path):
+    """float64 holds every integer only below 2^53: ids above it are read exactly, and distinct users stay so."""
+    base = 2 ** 53
+    users = [base + 1, base + 2, base + 3, base + 4, 5, 6] * 3
+    items = [1, 2, 3] * 6
+    write_ratings_csv(str(tmp_path), users, items, [4.0] * 18, titles=False)
+    ds = MovieLens("ml-latest-small", str(tmp_path), test_ratio=0.2, valid_ratio=0.0)
+    assert ds.meta["num_users"] == 6 and sorted(ds.user_map.ids.tolist())[-4:] == [base + k for k in (1, 2, 3, 4)]
+    with open(tmp_path / "ratings.csv", "a") as f:
+        f.write("%d,1,4.0,964982703\n" % 2 ** 64)
+    with pytest.raises(DataError, match=r"ratings.csv:20: field 1 \(18446744073709551616\) does not fit a 64-bit"):
+        MovieLens("ml-latest-small", str(tmp_path))

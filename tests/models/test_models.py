@@ -3,6 +3,8 @@ loss of the model's own forward plus its penalty; the fused kernels compute the 
 gradients; two devices give the result of one. A model added to the registry without an entry in TINY fails
 here on purpose."""
 import itertools
+import os
+import signal
 
 import mxnet as mx
 import numpy as np
@@ -14,7 +16,8 @@ from zoo.config import from_raw
 from zoo.fastpath import fused_objective, make_optimizer, select_objective
 from zoo.models import Objective
 from zoo.pipeline import build_dataset, build_model, train
-from zoo.train import TrainLoop
+from zoo.train import Hook, TrainLoop
+from zoo.train.loop import Interrupted
 from conftest import topic_corpus, write_idx_set
 
 
@@ -195,11 +198,8 @@ FINAL_METRIC = {"mf": ("test", "rmse", 1e-4), "mf_towers": ("test", "rmse", 1e-4
                 "siamese_cnn_two_towers": ("test", "recall@1", 0.1)}
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_two_devices_end_with_the_metric_of_one(name, data_root, tmp_path):
-    """The whole pipeline with ``train.devices=cpu`` and ``cpu:0,1``: the same final metric, to 1e-4 for models
-    without BatchNorm and within 0.1 Recall@1 (2 of 20 test images) for the CNNs, whose BatchNorm normalizes each
-    device's half of the batch on its own."""
+def short_run(name, data_root, tmp_path, **train):
+    """The tiny config of ``name`` as a short run that learns something, with its final metric's key."""
     split, metric, tolerance = FINAL_METRIC[name]
     raw = TINY[name](data_root)
     epochs, batch_size, optim = 2, 32, {"name": "sgd", "lr": 0.1}
@@ -210,9 +210,48 @@ def test_two_devices_end_with_the_metric_of_one(name, data_root, tmp_path):
         optim = {"name": "sgd", "lr": 3.2 if name.endswith("shared") else 12.8}
     if name.startswith("siamese"):
         epochs, optim = 4, {"name": "adam", "lr": 0.01}
+    train = {k: v for k, v in train.items() if v is not None}
+    raw.update(train=dict({"epochs": epochs, "batch_size": batch_size, "progress": False}, **train), optim=optim)
+    return from_raw(raw), split, metric, tolerance
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_two_devices_end_with_the_metric_of_one(name, data_root, tmp_path):
+    """The whole pipeline with ``train.devices=cpu`` and ``cpu:0,1``: the same final metric, to 1e-4 for models
+    without BatchNorm and within 0.1 Recall@1 (2 of 20 test images) for the CNNs, whose BatchNorm normalizes each
+    device's half of the batch on its own."""
     values = []
     for devices in ("cpu", "cpu:0,1"):
-        cfg = from_raw(dict(raw, train={"epochs": epochs, "batch_size": batch_size, "progress": False,
-                                        "devices": devices}, optim=optim))
+        cfg, split, metric, tolerance = short_run(name, data_root, tmp_path, devices=devices)
         values.append(train(cfg, str(tmp_path / devices.replace(":", "_")))[split][metric])
     assert np.isfinite(values).all() and abs(values[0] - values[1]) <= tolerance, values
+
+
+class InterruptAt(Hook):
+    """Sends SIGINT to this process after step ``step``, as Ctrl-C would: the run writes last.npz at the next
+    step and stops. No timing involved."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def after_step(self, loop):
+        if loop.step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_an_interrupted_and_resumed_run_ends_like_an_uninterrupted_one(name, data_root, tmp_path):
+    """Interrupted inside its first epoch and resumed, every model ends with the results of a run that was never
+    stopped: the parameters, the optimizer state, the hooks' state and the batches to skip all come back."""
+    # batches of 8 image pairs or images, so that the first epoch has more than 3 steps
+    cfg, split, metric, _ = short_run(name, data_root, tmp_path, batch_size=8 if name.startswith("siamese")
+                                      else None)
+    straight = train(cfg, str(tmp_path / "straight"))
+    with pytest.raises(Interrupted):
+        train(cfg, str(tmp_path / "stopped"), hooks=[InterruptAt(2)])
+    resumed = train(cfg, str(tmp_path / "stopped"), resume=True)
+    assert resumed["epochs"] == straight["epochs"] and resumed["best_epoch"] == straight["best_epoch"]
+    for part in straight:
+        if isinstance(straight[part], dict):
+            for key, value in straight[part].items():
+                assert np.isclose(resumed[part][key], value, rtol=1e-5, atol=1e-6), (part, key, resumed, straight)

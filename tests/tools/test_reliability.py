@@ -129,7 +129,8 @@ def test_sigkill_at_any_moment_then_resume_matches(tmp_path):
     folder = os.path.join(out, "checkpoints")
     caught_mid_write = False
     for attempt in range(6):
-        args = ["--resume"] if os.path.exists(os.path.join(folder, "last.npz")) else []
+        # killed before its first checkpoint, a run has nothing to resume: start it again over its folder
+        args = ["--resume"] if os.path.exists(os.path.join(folder, "last.npz")) else ["--overwrite"]
         proc = start_training(cfg, out, *args)
         if attempt % 2 == 0:
             # kill as soon as a temporary checkpoint file shows up: mid-write

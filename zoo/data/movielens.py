@@ -63,11 +63,10 @@ def read_ratings(path, variant, skip_bad_lines=False):
     """Columns of a ratings file: ``(user_raw, item_raw, rating, timestamp, n_skipped)``."""
     spec = VARIANTS[variant]
     lo, hi = spec.rating_range
-    whole = (lambda c: c == np.round(c), "not a whole number")
-    table, skipped = read_columns(path, spec.sep, 4, header=spec.header, skip_bad_lines=skip_bad_lines, checks={
-        0: whole, 1: whole, 2: (lambda r: (r >= lo) & (r <= hi), "outside the rating range %g..%g" % (lo, hi))})
-    return (table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2].astype(np.float32),
-            table[:, 3].astype(np.int64), skipped)
+    table, skipped, ids = read_columns(path, spec.sep, 4, header=spec.header, skip_bad_lines=skip_bad_lines,
+                                       int_cols=(0, 1), checks={
+        2: (lambda r: (r >= lo) & (r <= hi), "outside the rating range %g..%g" % (lo, hi))})
+    return ids[:, 0], ids[:, 1], table[:, 2].astype(np.float32), table[:, 3].astype(np.int64), skipped
 
 
 def read_titles(root, variant):

@@ -10,12 +10,17 @@ import numpy as np
 from .download import DataError
 
 
-def read_columns(path, sep, ncols, header=False, skip_bad_lines=False, checks=None):
+EXACT = 2 ** 53  # float64 holds every integer below this, and not all above
+
+
+def read_columns(path, sep, ncols, header=False, skip_bad_lines=False, checks=None, int_cols=None):
     """Read a file of ``ncols`` numeric fields per line (separator ``sep``) into a float64 ``(n, ncols)`` array.
 
     ``checks`` maps a column index to ``(predicate, description)``: a row whose value fails the predicate is bad.
     A bad line raises :class:`DataError` naming ``path:line``, or with ``skip_bad_lines`` is dropped and counted.
-    Returns ``(array, n_skipped)``.
+    Returns ``(array, n_skipped)``; with ``int_cols`` (column indices, e.g. ids), ``(array, n_skipped, ints)``
+    where ``ints`` holds those columns as exact int64 (a value that is not a whole number fitting 64 bits is a
+    bad line), also above 2^53, where float64 would merge neighbouring ids.
     """
     try:
         with open(path, "rb") as f:
@@ -46,9 +51,12 @@ def read_columns(path, sep, ncols, header=False, skip_bad_lines=False, checks=No
     if values is not None and values.size == lines * ncols and lines:
         table = values.reshape(lines, ncols)
         bad = _failed_rows(table, checks)
+        if int_cols is not None:
+            ints = table[:, list(int_cols)]
+            bad |= (np.abs(ints) >= EXACT).any(axis=1) | (ints != np.round(ints)).any(axis=1)
         if not bad.any():
-            return table, 0
-    return _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks)
+            return (table, 0) if int_cols is None else (table, 0, ints.astype(np.int64))
+    return _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks, int_cols)
 
 
 def _failed_rows(table, checks):
@@ -58,13 +66,16 @@ def _failed_rows(table, checks):
     return bad
 
 
-def _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks):
-    rows, skipped = [], 0
+def _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks, int_cols=None):
+    rows, ints, skipped = [], [], 0
     for lineno, line in enumerate(raw[first:].split(b"\n"), start=2 if header else 1):
         line = line.rstrip(b"\r")
         if not line.strip():
             continue
         problem, row = _parse_line(line, sep, ncols, checks)
+        exact = None
+        if not problem and int_cols is not None:
+            problem, exact = _exact_ints(line.decode("ascii").split(sep), int_cols)
         if problem:
             if not skip_bad_lines:
                 raise DataError("%s:%d: %s (line: %r); fix the line or set data.skip_bad_lines: true" % (
@@ -72,9 +83,29 @@ def _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks):
             skipped += 1
             continue
         rows.append(row)
+        ints.append(exact)
     if not rows:
         raise DataError("%s has no usable lines" % path)
-    return np.asarray(rows, dtype=np.float64), skipped
+    table = np.asarray(rows, dtype=np.float64)
+    return (table, skipped) if int_cols is None else (table, skipped, np.asarray(ints, dtype=np.int64))
+
+
+def _exact_ints(fields, cols):
+    """``(problem, values)``: the fields ``cols`` as exact Python ints, or why one is not a 64-bit whole number."""
+    values = []
+    for col in cols:
+        text = fields[col].strip()
+        try:
+            value = int(text)
+        except ValueError:
+            number = float(text)
+            if number != round(number) or abs(number) >= EXACT:
+                return "field %d (%s) is not an exact whole number" % (col + 1, text), None
+            value = int(number)
+        if not -2 ** 63 <= value < 2 ** 63:
+            return "field %d (%s) does not fit a 64-bit integer" % (col + 1, text), None
+        values.append(value)
+    return None, values
 
 
 def _parse_line(line, sep, ncols, checks):

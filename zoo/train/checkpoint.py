@@ -2,6 +2,7 @@
 renamed, so a crash (even ``kill -9``) at any moment leaves the previous checkpoint whole."""
 import json
 import os
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,6 +10,7 @@ import mxnet as mx
 import numpy as np
 
 from ..blocks.sparse import dense_table
+from ..paths import atomic_write
 
 
 def save_checkpoint(path, model, trainer=None, meta=None, arrays=None):
@@ -37,22 +39,57 @@ def write_content(path, content):
     atomic_write(path, lambda f: np.savez(f, **content))
 
 
+class WriteError(OSError):
+    """A checkpoint or log write failed; training stops, and what is on disk is from before the failure."""
+
+
 class BackgroundWriter:
-    """Writes checkpoints in one background thread, in the order they were submitted, so that the disk (``savez``
-    and ``fsync`` cost as much as a whole epoch of a small model) does not hold up training. :meth:`wait` blocks
-    until every write is on disk and re-raises the first error."""
+    """Writes run files in one background thread, in the order they were submitted, so that the disk (``savez``
+    and ``fsync`` cost as much as a whole epoch of a small model) does not hold up training. After a write fails,
+    the writes queued behind it are skipped (a log line never gets ahead of its checkpoint), and :meth:`check`
+    and :meth:`wait` raise :class:`WriteError` naming the file, the reason and the free space."""
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
         self._pending = []
+        self.error = None
 
     def submit(self, path, content):
-        self._pending.append(self._pool.submit(write_content, path, content))
+        """Write a checkpoint ``content`` (see :func:`checkpoint_content`) to ``path``."""
+        self.run(path, lambda: write_content(path, content))
+
+    def run(self, path, task):
+        """Run ``task()``, which writes ``path``, after the writes submitted before it."""
+        def guarded():
+            if self.error is None:
+                try:
+                    task()
+                except OSError as err:
+                    self.error = _write_error(path, err)
+        self._pending = [f for f in self._pending if not f.done()] + [self._pool.submit(guarded)]
+
+    def check(self):
+        """Raise the error of a failed write, if one failed."""
+        if self.error is not None:
+            raise self.error
 
     def wait(self):
+        """Block until every submitted write is done; raise the error of a failed one."""
         pending, self._pending = self._pending, []
         for future in pending:
             future.result()
+        self.check()
+
+
+def _write_error(path, err):
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        free = "%.1f MB free there" % (shutil.disk_usage(folder).free / 2 ** 20)
+    except OSError:
+        free = "free space unknown"
+    return WriteError(err.errno, "cannot write %s: %s (%s); training stopped, and the run's files on disk are "
+                      "those written before: free space and continue with --resume" % (
+                          path, err.strerror or err, free))
 
 
 def load_checkpoint(path, model, trainer=None):
@@ -81,23 +118,6 @@ def read_checkpoint(path):
         meta = json.loads(content["meta"].tobytes().decode())
         arrays = {k[len("array/"):]: content[k] for k in content.files if k.startswith("array/")}
     return meta, arrays
-
-
-def atomic_write(path, write):
-    """Call ``write(fileobj)`` on a temporary file beside ``path``, flush it to disk, then rename it to ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _params(model):

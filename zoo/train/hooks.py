@@ -95,7 +95,11 @@ class Checkpoint(Hook):
     def meta(self, loop):
         return dict(self.extra_meta, loop=loop.state_dict(), metrics=loop.metrics)
 
+    def after_step(self, loop):
+        self.writer.check()  # a failed write stops training at once
+
     def after_epoch(self, loop):
+        self.writer.check()
         content = self._content(loop)  # copied off the device once, for both files
         if getattr(loop, "improved", True):
             self.writer.submit(os.path.join(self.folder, "best.npz"), model_only(content))
@@ -175,10 +179,12 @@ class StopOnNonFinite(Hook):
 
 
 class JsonlLog(Hook):
-    """Appends one JSON line of metrics per epoch to ``path`` (``log.jsonl``)."""
+    """Appends one JSON line of metrics per epoch to ``path`` (``log.jsonl``). Given the checkpoints'
+    ``writer``, the line is written after the epoch's checkpoint, and not at all if that fails: the log never
+    claims an epoch that the checkpoints do not hold."""
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, path, writer=None):
+        self.path, self.writer = path, writer
         self._start = None
 
     def before_epoch(self, loop):
@@ -187,8 +193,15 @@ class JsonlLog(Hook):
     def after_epoch(self, loop):
         record = {"epoch": loop.epoch, "step": loop.step, "lr": loop.trainer.learning_rate,
                   "seconds": round(time.time() - self._start, 3), **loop.metrics}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        line = json.dumps(record) + "\n"
+
+        def append():
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+        if self.writer is None:
+            append()
+        else:
+            self.writer.run(self.path, append)
         log.info("epoch %d: %s", loop.epoch, ", ".join("%s=%.4g" % (k, v) for k, v in loop.metrics.items()
                                                       if isinstance(v, float)))
 

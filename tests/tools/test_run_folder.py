@@ -1,0 +1,95 @@
+"""A run is never lost or mixed with another: the run folder's checks, its lock, failed writes, and resume."""
+import json
+import os
+
+import pytest
+
+from conftest import low_rank_ratings, mf_config, run_tool, write_ratings_csv
+from zoo.config import load_config
+from zoo.pipeline import train
+from zoo.train.checkpoint import WriteError, read_checkpoint
+from zoo.train.rundir import RunFolder
+
+
+def read(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def log_epochs(run):
+    with open(os.path.join(run, "log.jsonl")) as f:
+        return [json.loads(line)["epoch"] for line in f]
+
+
+def last_epoch(run):
+    return read_checkpoint(os.path.join(run, "checkpoints", "last.npz"))[0]["loop"]["epoch"]
+
+
+def test_a_finished_run_is_not_overwritten_without_asking(tmp_path, ratings_dir):
+    cfg, out = mf_config(tmp_path, ratings_dir, epochs=2), str(tmp_path / "run")
+    assert run_tool(["tools/train.py", "--config", cfg, "--out", out]).returncode == 0
+    before = read(os.path.join(out, "results.json"))
+    proc = run_tool(["tools/train.py", "--config", cfg, "--out", out, "train.epochs=1"])
+    assert proc.returncode == 2 and "already holds a run" in proc.stderr and "--overwrite" in proc.stderr
+    assert read(os.path.join(out, "results.json")) == before and log_epochs(out) == [1, 2]
+    proc = run_tool(["tools/train.py", "--config", cfg, "--out", out, "train.epochs=1", "--overwrite"])
+    assert proc.returncode == 0, proc.stderr
+    assert log_epochs(out) == [1]  # the new run's log alone, not appended to the old one's
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path, ratings_dir):
+    cfg, out = mf_config(tmp_path, ratings_dir, epochs=2), str(tmp_path / "run")
+    assert run_tool(["tools/train.py", "--config", cfg, "--out", out]).returncode == 0
+    best = os.path.join(out, "checkpoints", "best.npz")
+    before = read(best, "rb")
+    os.remove(os.path.join(out, "checkpoints", "last.npz"))
+    proc = run_tool(["tools/train.py", "--out", out, "--resume"])
+    assert proc.returncode == 2
+    assert "nothing to resume in %s: checkpoints/last.npz is missing" % out in proc.stderr
+    assert read(best, "rb") == before
+
+
+def test_a_second_run_into_a_held_folder_is_refused(tmp_path, ratings_dir):
+    cfg, out = mf_config(tmp_path, ratings_dir, epochs=1), str(tmp_path / "run")
+    with RunFolder(out):  # this process holds the folder, as a running training would
+        proc = run_tool(["tools/train.py", "--config", cfg, "--out", out, "--overwrite"])
+    assert proc.returncode == 2 and "is in use by another run (pid %d)" % os.getpid() in proc.stderr
+    assert os.listdir(out) == [".lock"]  # nothing written by the refused run
+    assert run_tool(["tools/train.py", "--config", cfg, "--out", out]).returncode == 0  # released
+
+
+def test_a_failed_checkpoint_write_stops_training_at_once(tmp_path, ratings_dir, monkeypatch):
+    """A full disk in the second epoch's checkpoint: training stops with one error naming the file and the free
+    space; last.npz holds epoch 1 and the log goes no further."""
+    from zoo.train import checkpoint
+    writes, real = [], checkpoint.write_content
+
+    def write(path, content):
+        writes.append(path)
+        if len(writes) == 3:  # best.npz and last.npz of epoch 1 go through; epoch 2's first write fails
+            raise OSError(28, "No space left on device")
+        real(path, content)
+    monkeypatch.setattr(checkpoint, "write_content", write)
+    out = str(tmp_path / "run")
+    with pytest.raises(WriteError, match=r"cannot write .*best.npz: No space left on device \(.* MB free there\)"):
+        train(load_config(mf_config(tmp_path, ratings_dir, epochs=6)), out)
+    assert last_epoch(out) == 1 and log_epochs(out) == [1]
+
+
+def test_resume_refuses_changed_data(tmp_path, ratings_dir):
+    cfg, out = mf_config(tmp_path, ratings_dir, epochs=1), str(tmp_path / "run")
+    assert run_tool(["tools/train.py", "--config", cfg, "--out", out]).returncode == 0
+    for change, named in ((["data.seed=5"], "data.seed=5 (the run has 0)"),
+                          (["data.test_ratio=0.2"], "data.test_ratio=0.2"),
+                          (["optim.name=sgd"], "optim.name='sgd' (the run has 'adam')"),
+                          (["model.dim=16"], "model.dim=16")):
+        proc = run_tool(["tools/train.py", "--out", out, "--resume", "train.epochs=2"] + change)
+        assert proc.returncode == 2 and named in proc.stderr and "define the run" in proc.stderr, proc.stderr
+    other = write_ratings_csv(str(tmp_path / "other"), *low_rank_ratings(seed=1, num_users=61))
+    proc = run_tool(["tools/train.py", "--out", out, "--resume", "train.epochs=2", "data.root=" + other])
+    assert proc.returncode == 2 and "the data's user_ids" in proc.stderr, proc.stderr
+    # a refused resume leaves the run as it was: plain --resume still continues it
+    proc = run_tool(["tools/train.py", "--out", out, "--resume", "train.epochs=2"])
+    assert proc.returncode == 0, proc.stderr
+    assert log_epochs(out) == [1, 2]
+
