@@ -29,6 +29,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     def export():
+        if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+            raise ValueError("--out %s: the folder %s does not exist; create it first" % (
+                args.out, os.path.dirname(os.path.abspath(args.out))))
         run = load_run(args.run_dir, args.checkpoint)
         if args.format == "word2vec":
             out = args.out or os.path.join(args.run_dir, "vectors.bin" if args.binary else "vectors.txt")

@@ -44,7 +44,11 @@ def main(argv=None):
     args = parser.parse_intermixed_args(argv)  # overrides may stand before and after options
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for name in args.imports:
-        import_plugin(name)
+        try:
+            import_plugin(name)
+        except (OSError, ImportError) as err:
+            print("error: --import %s: %s" % (name, getattr(err, "strerror", None) or err), file=sys.stderr)
+            return 2
 
     if args.resume and not args.out:
         parser.error("--resume needs --out RUN_DIR")

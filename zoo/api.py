@@ -73,6 +73,8 @@ class Run:
     def recommend(self, user, k=10):
         """``[(raw item id, predicted rating, title)]``, best first, among the items ``user`` (a raw id) has not
         rated in training."""
+        self._require("user_ids", "recommend", "a rating run (mf, svdpp)")
+        _check_k(k)
         ds = self.dataset
         if user not in ds.user_map:
             raise KeyError("unknown user %r: raw user ids run from %d to %d" % (
@@ -82,6 +84,10 @@ class Run:
         scores = np.clip(predict(self.model, (np.full(len(items), index, np.int32), items), mx.cpu()),
                          *ds.rating_range)
         return self._items(items, scores, k)
+
+    def _require(self, array, what, kind):
+        if array not in self.arrays:
+            raise ValueError("%s is a %s run: %s needs %s" % (self.run_dir, self.cfg.model.name, what, kind))
 
     def fold_in(self, items, ratings, reg=None):
         """Fit a new user's vector and bias from a few ``(raw item id, rating)`` pairs, with every item
@@ -119,8 +125,7 @@ class Run:
     # ------------------------------------------------------------------------------------------- words
     @functools.cached_property
     def vocab(self):
-        if "vocab" not in self.arrays:
-            raise ValueError("%s is not a word-vector run (no vocabulary saved)" % self.run_dir)
+        self._require("vocab", "word queries", "a word2vec run (skipgram)")
         return [str(w) for w in self.arrays["vocab"]]
 
     def word_vectors(self):
@@ -136,6 +141,9 @@ class Run:
         return self._nearest([a, b, c], k)
 
     def _nearest(self, words, k):
+        _check_k(k)
+        if any(not str(w).strip() for w in words):
+            raise KeyError("a query word is empty: give a word of the run's vocabulary")
         index = {w: i for i, w in enumerate(self.vocab)}
         words = [w.lower() for w in words]
         unknown = [w for w in words if w not in index]
@@ -166,6 +174,11 @@ class Run:
         scores = self.embed(ds.pixels(gallery)) @ self.embed(query)[0]
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(gallery[i]), int(ds.labels[gallery[i]]), float(scores[i])) for i in top]
+
+
+def _check_k(k):
+    if not isinstance(k, (int, np.integer)) or k <= 0:
+        raise ValueError("k=%r: ask for at least one result (k >= 1)" % (k,))
 
 
 class FoldedUser:

@@ -21,11 +21,48 @@ from .registry import DATASETS, MODELS, RegistryError
 
 
 class ConfigError(ValueError):
-    """A config that cannot be used; the message names the file and the key path."""
+    """A config that cannot be used; the message names the file (or the override) and the key path ``key``."""
+
+    def __init__(self, message, key=None):
+        super().__init__(message)
+        self.key = key
+
+
+# Ranges: a config dataclass may list ``CHECKS = {field: check}``, each check a ``(predicate, description)``
+# pair; a value that fails is refused before any work, naming the key and the allowed range. A dataclass may also
+# have ``validate(self, path)`` for what spans fields; it raises ConfigError.
+def at_least(low):
+    return (lambda v: v >= low), ">= %s" % low
+
+
+def above(low):
+    return (lambda v: v > low and v == v and v != float("inf")), "> %s and finite" % low
+
+
+def between(low, high, low_open=False, high_open=False):
+    def ok(v):
+        return (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    return ok, "in %s%s, %s%s" % ("(" if low_open else "[", low, high, ")" if high_open else "]")
+
+
+def one_of(*choices):
+    return (lambda v: v in choices), "one of: %s" % ", ".join(str(c) for c in choices)
+
+
+def each(check):
+    ok, description = check
+    return (lambda values: all(ok(v) for v in values)), "a list of values each %s" % description
+
+
+POSITIVE, NON_NEGATIVE = at_least(1), at_least(0)
 
 
 @dataclasses.dataclass
 class TrainConfig:
+    CHECKS = {"epochs": POSITIVE, "batch_size": POSITIVE, "eval_batch_size": POSITIVE, "patience": NON_NEGATIVE,
+              "log_every": POSITIVE, "prefetch": NON_NEGATIVE, "monitor_mode": one_of("min", "max"),
+              "kvstore": one_of("device", "local", "dist_sync", "dist_async")}
+
     epochs: int = 10
     batch_size: int = 1024
     devices: str = "auto"          # auto (all GPUs, else CPU), cpu, gpu:0,1, cpu:0,1
@@ -44,6 +81,10 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class OptimConfig:
+    CHECKS = {"lr": above(0), "wd": at_least(0.0), "min_lr": at_least(0.0), "gamma": above(0),
+              "step_epochs": POSITIVE, "warmup_epochs": at_least(0.0),
+              "schedule": one_of("constant", "step", "cosine", "linear")}
+
     name: str = "adam"
     lr: float = 0.01
     wd: float = 0.0                # weight decay over whole tables; embeddings are better regularised in the loss
@@ -53,6 +94,21 @@ class OptimConfig:
     step_epochs: int = 10
     warmup_epochs: int = 0
     args: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)  # passed to the optimizer
+
+    def validate(self, path):
+        """``args`` must be arguments that the named optimizer takes."""
+        import inspect
+        import mxnet as mx
+        cls = mx.optimizer.Optimizer.opt_registry.get(self.name.lower())
+        if cls is None:
+            raise ConfigError("%s.name: unknown optimizer %r; choose one of: %s" % (path, self.name, ", ".join(
+                sorted(n for n in mx.optimizer.Optimizer.opt_registry if n != "test"))), key=path + ".name")
+        known = {n for c in (cls, mx.optimizer.Optimizer) for n in inspect.signature(c.__init__).parameters}
+        known -= {"self", "kwargs", "learning_rate", "wd", "lr_scheduler", "param_idx2name", "sym", "param_dict"}
+        for key in self.args:
+            if key not in known:
+                raise ConfigError("%s.args.%s: %s takes no such argument; it takes: %s" % (
+                    path, key, cls.__name__, ", ".join(sorted(known))), key="%s.args.%s" % (path, key))
 
 
 @dataclasses.dataclass
@@ -81,15 +137,23 @@ def load_config(path, overrides=()):
             raw = yaml.safe_load(f)
     except OSError as err:
         raise ConfigError("cannot read config file %s: %s" % (path, err.strerror or err)) from None
+    except UnicodeDecodeError as err:
+        raise ConfigError("config file %s is not UTF-8 text (byte %d): save it as UTF-8" % (path, err.start)) from None
     except yaml.YAMLError as err:
         raise ConfigError("%s is not valid YAML: %s" % (path, err)) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError("%s: the top level must be a mapping of sections (model, data, train, optim)" % path)
-    for item in overrides:
-        apply_override(raw, item)
-    return from_raw(raw, source=str(path))
+    given = {apply_override(raw, item): item for item in overrides}
+    try:
+        return from_raw(raw, source=str(path))
+    except ConfigError as err:  # a value that came from the command line: name the override, not the file
+        item = next((item for key, item in given.items() if err.key and (
+            err.key == key or err.key.startswith(key + ".") or err.key.startswith(key + "["))), None)
+        if item is None:
+            raise
+        raise ConfigError(str(err).replace("%s: " % path, "override %r: " % item, 1), key=err.key) from None
 
 
 def apply_override(raw, item):
@@ -109,6 +173,7 @@ def apply_override(raw, item):
             raise ConfigError("bad override %r: %s is not a section" % (item, ".".join(parts[:depth + 1])))
         node = child
     node[parts[-1]] = value
+    return ".".join(parts)
 
 
 def from_raw(raw, source="<config>"):
@@ -146,9 +211,20 @@ def build(cls, values, path, source="<config>"):
     for key in values:
         if key not in fields:
             raise ConfigError("%s: unknown key %s.%s; valid keys: %s" % (
-                source, path, key, ", ".join(sorted(fields))))
+                source, path, key, ", ".join(sorted(fields))), key="%s.%s" % (path, key))
     kwargs = {k: _check(hints[k], v, "%s.%s" % (path, k), source) for k, v in values.items()}
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    for key, (ok, description) in getattr(cls, "CHECKS", {}).items():
+        value = getattr(obj, key)
+        if not ok(value):
+            raise ConfigError("%s: %s.%s=%r: must be %s" % (source, path, key, value, description),
+                              key="%s.%s" % (path, key))
+    if hasattr(obj, "validate"):
+        try:
+            obj.validate(path)
+        except ConfigError as err:
+            raise ConfigError("%s: %s" % (source, err), key=err.key) from None
+    return obj
 
 
 def _check(hint, value, path, source):
@@ -207,7 +283,8 @@ def _yaml11_float(text):
 
 
 def _type_error(path, expected, value, source):
-    return ConfigError("%s: %s must be %s, got %r (%s)" % (source, path, expected, value, type(value).__name__))
+    return ConfigError("%s: %s must be %s, got %r (%s)" % (source, path, expected, value, type(value).__name__),
+                       key=path)
 
 
 def save_config(cfg, path):

@@ -291,3 +291,33 @@ def test_fused_adam_updates_like_adam(sparse_grad, extra, monkeypatch):
     for name in weights[0]:
         np.testing.assert_allclose(weights[0][name], weights[1][name], rtol=1e-5, atol=1e-6, err_msg=name)
     assert len(calls) == (4 * 4 if sparse_grad else 0)  # 4 steps x 4 row_sparse tables; dense ones go to Adam
+
+
+KERNEL_MISUSE = {
+    "no negatives": "FusedSkipGramLoss()(ids(1, 2), ids(3, 4), empty((2, 0)), *t)",
+    "no shared negatives": "FusedSkipGramLoss()(ids(1, 2), ids(3, 4), empty((0,)), *t)",
+    "empty batch": "FusedSkipGramLoss()(empty((0,)), empty((0,)), empty((0, 2)), *t)",
+    "tables of two widths": "FusedSkipGramLoss()(ids(1, 2), ids(3, 4), ids(5, 6), t[0], mx.nd.zeros((10, 5)))",
+    "batch sizes differ": "FusedSkipGramLoss()(ids(1, 2, 3), ids(3, 4), ids(5, 6), *t)",
+    "negative id": "FusedSkipGramLoss()(ids(-1, 2), ids(3, 4), ids(5, 6), *t)",
+    "mf batch sizes differ": "FusedTableLoss()(ids(0, 1), ids(0, 1, 2), *mf, mx.nd.zeros(2))",
+    "mf empty batch": "FusedTableLoss()(empty((0,)), empty((0,)), *mf, mx.nd.zeros(1))",
+    "rating rows differ": "FusedRatingLoss()(mx.nd.zeros((2, 4)), mx.nd.zeros((3, 4)), mx.nd.zeros((2, 1)), "
+                          "mx.nd.zeros((2, 1)), mx.nd.zeros(1), mx.nd.zeros(2))",
+}
+
+
+@pytest.mark.parametrize("call", sorted(KERNEL_MISUSE), ids=sorted(KERNEL_MISUSE))
+def test_a_kernel_refuses_bad_inputs_without_crashing(call):
+    """Bad shapes or ids raise an error the caller can catch; the process lives on (it used to abort on an empty
+    array: ``data.negatives=0`` killed training with SIGABRT)."""
+    code = ("import numpy as np, mxnet as mx\n"
+            "from zoo.ops.fused import FusedRatingLoss, FusedSkipGramLoss, FusedTableLoss\n"
+            "ids = lambda *a: mx.nd.array(a, dtype='int32')\n"
+            "empty = lambda shape: mx.nd.from_numpy(np.zeros(shape, np.int32), zero_copy=True)\n"
+            "t = [mx.nd.zeros((10, 4)), mx.nd.zeros((10, 4))]\n"
+            "mf = [mx.nd.zeros((5, 4)), mx.nd.zeros((3, 4)), mx.nd.zeros((5, 1)), mx.nd.zeros((3, 1)), mx.nd.zeros(1)]\n"
+            "try:\n    (%s).asnumpy()\nexcept (ValueError, mx.base.MXNetError) as err:\n    print('refused', type(err).__name__)\n"
+            % KERNEL_MISUSE[call])
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "refused" in proc.stdout, (proc.returncode, proc.stderr[-500:])

@@ -174,3 +174,28 @@ def test_ids_beyond_2_to_the_53_stay_distinct(tmp_path):
         f.write("%d,1,4.0,964982703\n" % 2 ** 64)
     with pytest.raises(DataError, match=r"ratings.csv:20: field 1 \(18446744073709551616\) does not fit a 64-bit"):
         MovieLens("ml-latest-small", str(tmp_path))
+
+
+def test_a_gzip_named_csv_and_a_missing_header_line(tmp_path):
+    import gzip
+    users, items, ratings = low_rank_ratings(num_users=20, num_items=30)
+    write_ratings_csv(str(tmp_path / "plain"), users, items, ratings, titles=False)
+    with open(tmp_path / "plain" / "ratings.csv", "rb") as f:
+        text = f.read()
+    (tmp_path / "gz").mkdir()
+    with open(tmp_path / "gz" / "ratings.csv", "wb") as f:
+        f.write(gzip.compress(text))  # compressed, under the plain name
+    (tmp_path / "headless").mkdir()
+    with open(tmp_path / "headless" / "ratings.csv", "wb") as f:
+        f.write(text[text.index(b"\n") + 1:])  # the header line is missing: the first rating must not be lost
+    counts = [len(MovieLens("ml-latest-small", str(tmp_path / d), valid_ratio=0.0).ratings)
+              for d in ("plain", "gz", "headless")]
+    assert counts == [len(ratings)] * 3
+
+
+def test_a_bad_line_is_numbered_in_the_file(tmp_path):
+    write_ratings_csv(str(tmp_path), [1, 2, 3], [1, 2, 3], [4.0, 3.0, 5.0], titles=False)
+    with open(tmp_path / "ratings.csv", "a") as f:
+        f.write("4,4,x,1\n")
+    with pytest.raises(DataError, match=r"ratings.csv:5: "):  # the header is line 1
+        MovieLens("ml-latest-small", str(tmp_path))

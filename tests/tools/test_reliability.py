@@ -30,7 +30,7 @@ def results(run):
     (["model.name=nope"], "unknown model 'nope'; choose one of: .*mf"),
     (["optim.name=nope"], "unknown optimizer 'nope'"),
     (["optim.schedule=wavy"], "optim.schedule='wavy'"),
-    (["data.variant=ml-2m"], "unknown MovieLens variant 'ml-2m'"),
+    (["data.variant=ml-2m"], "data.variant='ml-2m': must be one of: ml-100k"),
 ])
 def test_config_mistakes_exit_2_and_write_nothing(tmp_path, ratings_dir, args, message):
     out = str(tmp_path / "run")

@@ -93,3 +93,71 @@ def test_resume_refuses_changed_data(tmp_path, ratings_dir):
     assert proc.returncode == 0, proc.stderr
     assert log_epochs(out) == [1, 2]
 
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A finished MF run and a finished word2vec run, shared by the misuse tests below."""
+    from conftest import topic_corpus
+    folder = tmp_path_factory.mktemp("runs")
+    ratings = write_ratings_csv(str(folder / "ml"), *low_rank_ratings())
+    mf = str(folder / "mf")
+    assert run_tool(["tools/train.py", "--config", mf_config(folder, ratings, epochs=1), "--out", mf]).returncode == 0
+    corpus = topic_corpus(folder)
+    w2v = str(folder / "w2v")
+    proc = run_tool(["tools/train.py", "--config", "configs/word2vec.yaml", "--out", w2v, "data.paths=[%s]" % corpus,
+                     "data.min_count=1", "eval.root=%s" % folder, "eval.sets=[wordsim353]", "eval.download=false",
+                     "train.epochs=1", "train.batch_size=512", "train.progress=false"])
+    assert proc.returncode == 0, proc.stderr
+    return {"mf": mf, "w2v": w2v, "ratings": ratings, "folder": folder}
+
+
+def one_line_error(proc, *fragments):
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2 and len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_a_damaged_checkpoint_is_one_line(runs, tmp_path, damage):
+    import shutil
+    run = str(tmp_path / "run")
+    shutil.copytree(runs["mf"], run)
+    path = os.path.join(run, "checkpoints", "best.npz")
+    data = read(path, "rb")
+    with open(path, "wb") as f:
+        f.write(data[:len(data) // 2] if damage == "truncated" else b"not a checkpoint at all")
+    one_line_error(run_tool(["tools/evaluate.py", run]), path, "damaged")
+
+
+def test_a_checkpoint_of_another_size_is_one_line(runs, tmp_path):
+    import shutil
+    run = str(tmp_path / "run")
+    shutil.copytree(runs["mf"], run)
+    config = os.path.join(run, "config.yaml")
+    with open(config) as f:
+        text = f.read().replace("dim: 64", "dim: 32")
+    with open(config, "w") as f:
+        f.write(text)
+    one_line_error(run_tool(["tools/evaluate.py", run]), "does not match the model", "(60, 64)", "(60, 32)")
+
+
+def test_tool_misuse_is_one_line(runs, tmp_path):
+    one_line_error(run_tool(["tools/similar.py", runs["w2v"], "--word", ""]), "empty")
+    one_line_error(run_tool(["tools/recommend.py", runs["w2v"], "--user", "1"]), "skipgram run", "recommend")
+    one_line_error(run_tool(["tools/recommend.py", runs["mf"], "--user", "1", "-k", "0"]), "k=0")
+    one_line_error(run_tool(["tools/similar.py", runs["mf"], "--word", "king"]), "mf run", "word2vec")
+    missing = str(tmp_path / "no" / "such" / "model")
+    one_line_error(run_tool(["tools/export.py", runs["mf"], "--format", "mxnet", "--out", missing]),
+                   "does not exist; create it first")
+    one_line_error(run_tool(["tools/train.py", "--import", str(tmp_path / "none.py"), "--config",
+                             "configs/movielens_mf.yaml"]), "--import", "none.py")
+
+
+def test_a_nan_before_any_checkpoint_does_not_claim_one(tmp_path, ratings_dir):
+    out = str(tmp_path / "run")
+    proc = run_tool(["tools/train.py", "--config", mf_config(tmp_path, ratings_dir, epochs=2), "--out", out,
+                     "optim.lr=1e30", "train.log_every=5"])
+    assert proc.returncode == 1 and "no checkpoint was written (no epoch finished)" in proc.stderr, proc.stderr
+    assert "is kept" not in proc.stderr

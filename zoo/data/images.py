@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from ..config import NON_NEGATIVE, POSITIVE, between, one_of
 from ..registry import DATASETS
 from ..paths import cache_dir
 from .download import DataError, download
@@ -127,6 +128,11 @@ class ImagePairs:
 
     @dataclasses.dataclass
     class Config:
+        CHECKS = {"source": one_of("idx", "folder", "pairs"), "channels": one_of(1, 3), "image_size": NON_NEGATIVE,
+                  "positive_share": between(0, 1), "pairs_per_epoch": NON_NEGATIVE,
+                  "valid_ratio": between(0, 1, high_open=True),
+                  "test_ratio": between(0, 1, low_open=True, high_open=True), "eval_pairs": POSITIVE,
+                  "shift": NON_NEGATIVE, "pairs_per_image": NON_NEGATIVE}
         name: str = "images"
         source: str = "idx"           # idx, folder or pairs
         variant: str = "mnist"        # idx downloads: mnist or fashion-mnist

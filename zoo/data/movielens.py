@@ -11,6 +11,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..config import between, one_of
 from ..registry import DATASETS
 from .batches import iterate_batches, split_rows
 from ..paths import cache_dir
@@ -103,6 +104,9 @@ class MovieLens:
 
     @dataclasses.dataclass
     class Config:
+        CHECKS = {"variant": one_of(*sorted(VARIANTS)), "split": one_of("random", "temporal", *FOLDS),
+                  "test_ratio": between(0, 1, low_open=True, high_open=True),
+                  "valid_ratio": between(0, 1, high_open=True)}
         name: str = "movielens"
         variant: str = "ml-latest-small"
         root: str = ""               # folder with the release's files; empty: ~/.cache/zoo/movielens/VARIANT

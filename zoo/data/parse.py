@@ -3,6 +3,7 @@
 The fast path hands the whole file to numpy's C parser; only when the value count does not add up does a slow
 pass look for the first bad line, so well-formed files never pay for per-line Python.
 """
+import gzip
 import warnings
 
 import numpy as np
@@ -22,13 +23,9 @@ def read_columns(path, sep, ncols, header=False, skip_bad_lines=False, checks=No
     where ``ints`` holds those columns as exact int64 (a value that is not a whole number fitting 64 bits is a
     bad line), also above 2^53, where float64 would merge neighbouring ids.
     """
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as err:
-        raise DataError("cannot read %s: %s" % (path, err.strerror or err)) from None
+    raw = read_bytes(path)
     first = 0
-    if header:
+    if header and not _numeric_line(raw[:raw.find(b"\n") if b"\n" in raw else len(raw)], sep, ncols):
         first = raw.find(b"\n") + 1 if b"\n" in raw else len(raw)
     body = raw[first:].replace(b"\r", b"")
     if sep != ",":
@@ -59,6 +56,28 @@ def read_columns(path, sep, ncols, header=False, skip_bad_lines=False, checks=No
     return _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks, int_cols)
 
 
+def read_bytes(path):
+    """The bytes of ``path``, decompressed when they are gzip's (whatever the file's name says)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError) as err:
+        raise DataError("cannot read %s: %s" % (path, getattr(err, "strerror", None) or err)) from None
+    return raw
+
+
+def _numeric_line(line, sep, ncols):
+    """Whether ``line`` is a data line (``ncols`` numbers) rather than a header: a file whose header line is
+    missing keeps its first row."""
+    try:
+        fields = line.decode("ascii").strip().split(sep)
+        return len(fields) == ncols and all(np.isfinite(float(x)) for x in fields)
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
 def _failed_rows(table, checks):
     bad = ~np.isfinite(table).all(axis=1)
     for col, (ok, _) in (checks or {}).items():
@@ -68,7 +87,7 @@ def _failed_rows(table, checks):
 
 def _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks, int_cols=None):
     rows, ints, skipped = [], [], 0
-    for lineno, line in enumerate(raw[first:].split(b"\n"), start=2 if header else 1):
+    for lineno, line in enumerate(raw[first:].split(b"\n"), start=2 if first else 1):
         line = line.rstrip(b"\r")
         if not line.strip():
             continue

@@ -15,6 +15,7 @@ import typing
 import gluonnlp
 import numpy as np
 
+from ..config import NON_NEGATIVE, POSITIVE, ConfigError, at_least, each, one_of
 from ..registry import DATASETS
 from ..paths import cache_dir
 from .batches import split_rows
@@ -140,6 +141,8 @@ class TextCorpus:
 
     @dataclasses.dataclass
     class Config:
+        CHECKS = {"min_count": POSITIVE, "max_vocab": NON_NEGATIVE, "window": POSITIVE, "negatives": POSITIVE,
+                  "sample": at_least(0.0), "chunk_tokens": POSITIVE, "cache_tokens": NON_NEGATIVE}
         name: str = "text"
         paths: typing.List[str] = dataclasses.field(default_factory=list)   # local text files
         corpus: str = ""              # a named corpus (text8), used when paths is empty
@@ -155,8 +158,16 @@ class TextCorpus:
         chunk_tokens: int = 1_000_000
         cache_tokens: int = 200_000_000
 
+        def validate(self, path):
+            try:
+                re.compile(self.token_pattern)
+            except re.error as err:
+                raise ConfigError("%s.token_pattern=%r is not a regular expression: %s" % (
+                    path, self.token_pattern, err), key=path + ".token_pattern") from None
+
     @dataclasses.dataclass
     class EvalConfig:
+        CHECKS = {"sets": each(one_of(*SETS))}
         root: str = ""                # folder of the evaluation files; empty: ~/.cache/zoo/word-eval
         sets: typing.List[str] = dataclasses.field(default_factory=lambda: ["wordsim353", "simlex999", "analogy"])
         download: bool = True

@@ -6,6 +6,7 @@ import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, SquaredLoss
+from ..config import NON_NEGATIVE, POSITIVE, at_least, between, each, one_of
 from ..registry import MODELS
 
 
@@ -38,6 +39,9 @@ class MatrixFactorization(HybridBlock):
 
     @dataclasses.dataclass
     class Config:
+        CHECKS = {"dim": POSITIVE, "hidden": each(POSITIVE), "dropout": between(0, 1, high_open=True),
+                  "reg": at_least(0.0), "init_scale": at_least(0.0),
+                  "activation": one_of("relu", "sigmoid", "tanh", "softrelu", "softsign")}
         name: str = "mf"
         dim: int = 64
         hidden: typing.List[int] = dataclasses.field(default_factory=list)

@@ -6,6 +6,7 @@ import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from ..blocks import ContrastiveLoss, ConvTower, DotScorer, LogisticPairLoss, SquaredLoss
+from ..config import POSITIVE, above, each, one_of
 from ..registry import MODELS
 
 # Pair losses by config name: each maps (score, target) to a per-pair loss.
@@ -43,6 +44,9 @@ class SiameseNet(HybridBlock):
 
     @dataclasses.dataclass
     class Config:
+        CHECKS = {"dim": POSITIVE, "channels": each(POSITIVE), "convs_per_stage": POSITIVE,
+                  "downsample": one_of("stride", "pool"), "loss": one_of(*sorted(PAIR_LOSSES)), "scale": above(0),
+                  "margin": above(0)}
         name: str = "siamese_cnn"
         dim: int = 64
         channels: typing.List[int] = dataclasses.field(default_factory=lambda: [32, 64, 128])

@@ -7,6 +7,7 @@ from mxnet.gluon import HybridBlock
 
 from ..blocks import (CandidateScorer, DotScorer, EmbeddingTower, NegativeSamplingLoss, PairwiseCandidateScorer,
                       dense_table)
+from ..config import POSITIVE, above
 from ..registry import MODELS
 
 
@@ -38,6 +39,7 @@ class SkipGram(HybridBlock):
 
     @dataclasses.dataclass
     class Config:
+        CHECKS = {"dim": POSITIVE, "negative_weight": above(0)}
         name: str = "skipgram"
         dim: int = 100
         sparse_grad: bool = True

@@ -2,6 +2,7 @@
 docstring), in one pass over memory; CPU only. Constructing one builds and loads the operators
 (:func:`zoo.ops.load`) and fails if they are unavailable. Whether a run uses them is decided by
 :mod:`zoo.fastpath`, never by the blocks or models themselves."""
+import mxnet as mx
 from mxnet.gluon.loss import Loss
 
 from . import load
@@ -10,6 +11,16 @@ from . import load
 def _require_ops():
     if not load():
         raise RuntimeError("zoo's C++ operators are not available (no compiler, or ZOO_CPP_OPS=0)")
+
+
+def _nonempty(F, op, **arrays):
+    """Refuse an empty input with a ValueError: MXNet 1.x aborts the process on a zero-size array in a custom
+    operator, before the operator's own shape check can answer."""
+    if F is mx.nd:
+        empty = [name for name, a in arrays.items() if 0 in a.shape]
+        if empty:
+            raise ValueError("%s: %s is empty (shape %s); a batch needs at least one example and one negative"
+                             % (op, empty[0], arrays[empty[0]].shape))
 
 
 class FusedRatingLoss(Loss):
@@ -28,6 +39,7 @@ class FusedRatingLoss(Loss):
         self.strength = strength
 
     def hybrid_forward(self, F, u, v, bu, bi, offset, r):
+        _nonempty(F, "zoo_rating_loss", u=u, v=v, r=r)
         return F.zoo_rating_loss(u, v, bu, bi, offset, r, reg=self.strength)
 
 
@@ -49,6 +61,7 @@ class FusedTableLoss(Loss):
         self.strength, self.sparse_grad = strength, sparse_grad
 
     def hybrid_forward(self, F, users, items, user_table, item_table, user_bias, item_bias, offset, r):
+        _nonempty(F, "zoo_mf_loss", users=users, items=items, r=r)
         return F.zoo_mf_loss(users, items, user_table, item_table, user_bias, item_bias, offset, r,
                              reg=self.strength, sparse_grad=int(self.sparse_grad))[0]
 
@@ -70,5 +83,6 @@ class FusedSkipGramLoss(Loss):
         self.negative_weight, self.sparse_grad = negative_weight, sparse_grad
 
     def hybrid_forward(self, F, center, context, negatives, center_table, context_table):
+        _nonempty(F, "zoo_sgns_loss", center=center, context=context, negatives=negatives)
         return F.zoo_sgns_loss(center, context, negatives, center_table, context_table,
                                negative_weight=self.negative_weight, sparse_grad=int(self.sparse_grad))[0]

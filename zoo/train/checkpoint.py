@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import mxnet as mx
@@ -92,31 +93,64 @@ def _write_error(path, err):
                           path, err.strerror or err, free))
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read, or that belongs to another model; the message names the file."""
+
+
+def _open(path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise CheckpointError("checkpoint %s does not exist" % path) from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise CheckpointError("checkpoint %s is damaged or not a checkpoint (%s): use the other checkpoint of the "
+                              "run (best or last), or train again" % (path, err)) from None
+
+
+def _read(path, content, key, convert):
+    try:
+        return convert(content[key])
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise CheckpointError("checkpoint %s is damaged (%s: %s): use the other checkpoint of the run (best or "
+                              "last), or train again" % (path, key, err)) from None
+
+
+def _meta(content):
+    return json.loads(content.tobytes().decode())
+
+
 def load_checkpoint(path, model, trainer=None):
     """Load parameters (and optimizer state, when ``trainer`` is given) from ``path``.
 
-    Returns ``(meta, arrays)``.
+    Returns ``(meta, arrays)``. A damaged file, or one of another model, raises :class:`CheckpointError`.
     """
-    with np.load(path, allow_pickle=False) as content:
+    with _open(path) as content:
         params = _params(model)
         stored = {k[len("param/"):] for k in content.files if k.startswith("param/")}
         if stored != set(params):
-            raise ValueError("%s does not match the model: missing %s, unexpected %s" % (
+            raise CheckpointError("%s does not match the model: missing %s, unexpected %s" % (
                 path, sorted(set(params) - stored)[:5], sorted(stored - set(params))[:5]))
+        values = {name: _read(path, content, "param/" + name, np.asarray) for name in params}
         for name, p in params.items():
-            p.set_data(mx.nd.array(content["param/" + name], dtype=p.dtype))
+            if 0 not in p.shape and tuple(values[name].shape) != tuple(p.shape):
+                raise CheckpointError("%s does not match the model: %s is %s there and %s in the model (a run of "
+                                      "another size or data set?)" % (path, name, values[name].shape, p.shape))
+        for name, p in params.items():
+            p.set_data(mx.nd.array(values[name], dtype=p.dtype))
         if trainer is not None and "trainer" in content.files:
-            _load_trainer_bytes(trainer, content["trainer"].tobytes())
-        meta = json.loads(content["meta"].tobytes().decode())
-        arrays = {k[len("array/"):]: content[k] for k in content.files if k.startswith("array/")}
+            _load_trainer_bytes(trainer, _read(path, content, "trainer", lambda a: a.tobytes()))
+        meta = _read(path, content, "meta", _meta)
+        arrays = {k[len("array/"):]: _read(path, content, k, np.asarray) for k in content.files
+                  if k.startswith("array/")}
     return meta, arrays
 
 
 def read_checkpoint(path):
     """``(meta, arrays)`` of a checkpoint, without a model."""
-    with np.load(path, allow_pickle=False) as content:
-        meta = json.loads(content["meta"].tobytes().decode())
-        arrays = {k[len("array/"):]: content[k] for k in content.files if k.startswith("array/")}
+    with _open(path) as content:
+        meta = _read(path, content, "meta", _meta)
+        arrays = {k[len("array/"):]: _read(path, content, k, np.asarray) for k in content.files
+                  if k.startswith("array/")}
     return meta, arrays
 
 

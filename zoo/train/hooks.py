@@ -166,16 +166,23 @@ class StopOnNonFinite(Hook):
     def after_epoch(self, loop):
         value = loop.metrics.get("train.loss")
         if value is not None and not np.isfinite(value):
-            raise TrainingError("the loss is %s in epoch %d (steps %d to %d); the last checkpoint is kept. Lower "
-                                "optim.lr or check the data" % (value, loop.epoch, self._checked + 1, loop.step))
+            raise TrainingError("the loss is %s in epoch %d (steps %d to %d); %s. Lower optim.lr or check the data"
+                                % (value, loop.epoch, self._checked + 1, loop.step, _kept(loop.epoch - 1)))
 
     def _check(self, loop):
         value = loop.loss_sum.asscalar()
         if not np.isfinite(value):
-            raise TrainingError("the loss is %s in epoch %d, at step %d (first seen between steps %d and %d); the "
-                                "last checkpoint is kept. Lower optim.lr or check the data" % (
-                                    value, loop.epoch + 1, loop.step, self._checked + 1, loop.step))
+            raise TrainingError("the loss is %s in epoch %d, at step %d (first seen between steps %d and %d); %s. "
+                                "Lower optim.lr or check the data" % (value, loop.epoch + 1, loop.step,
+                                                                      self._checked + 1, loop.step, _kept(loop.epoch)))
         self._checked = loop.step
+
+
+def _kept(epochs_done):
+    """What a failed epoch leaves on disk: the checkpoint of the last finished epoch, if there is one."""
+    if epochs_done < 1:
+        return "no checkpoint was written (no epoch finished)"
+    return "the last checkpoint (epoch %d) is kept" % epochs_done
 
 
 class JsonlLog(Hook):
