@@ -52,20 +52,17 @@ def test_readme_tutorial_trains_both_models_on_their_own_forward(tmp_path, ratin
         with open(os.path.join(out, "config.yaml")) as f:
             assert name in f.read()
     assert "kernel not used: BoundedMF overrides hybrid_forward" in proc.stderr
-    assert fits_through_its_override(tmp_path / "my_models.py", str(tmp_path / "bounded_mf"), ratings_dir)
+    assert fits_through_its_override(str(tmp_path / "bounded_mf"), ratings_dir)
 
 
-def fits_through_its_override(module_path, run_dir, ratings_dir):
+def fits_through_its_override(run_dir, ratings_dir):
     """BoundedMF predicts ``0.5 + 4.5 * sigmoid(score - 2.75)`` from the base model's ``score``. Trained on its
     override, its predictions fit the training ratings; trained on the base model's objective, ``score`` would
     fit them instead. Whichever was trained fits better."""
-    import importlib.util
     import mxnet as mx
     import zoo
     from zoo.data import MovieLens
-    spec = importlib.util.spec_from_file_location("my_models", str(module_path))
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))  # registers the tutorial's models here
-    run = zoo.load_run(run_dir)
+    run = zoo.load_run(run_dir)  # imports my_models.py, which the run's config records
     users, items, ratings = MovieLens(root=ratings_dir).arrays("train")
     pred = run.model(mx.nd.array(users, dtype="int32"), mx.nd.array(items, dtype="int32")).asnumpy()
     p = np.clip((pred - 0.5) / 4.5, 1e-6, 1 - 1e-6)

@@ -9,12 +9,6 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import mxnet as mx  # noqa: E402
-
-from zoo.api import load_run  # noqa: E402
-from zoo.cli import report_errors  # noqa: E402
-from zoo.pipeline import evaluate  # noqa: E402
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -22,6 +16,11 @@ def main(argv=None):
     parser.add_argument("--split", default=None, help="an evaluation set (default: all of the final ones)")
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
     args = parser.parse_args(argv)
+    # imported after the arguments are parsed, so that --help answers without loading MXNet
+    import mxnet as mx
+    from zoo.api import load_run
+    from zoo.cli import report_errors
+    from zoo.pipeline import evaluate
 
     def show():
         run = load_run(args.run_dir, args.checkpoint)

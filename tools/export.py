@@ -14,10 +14,6 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from zoo.api import load_run  # noqa: E402
-from zoo.cli import report_errors  # noqa: E402
-from zoo.data.word2vec_format import write_word2vec  # noqa: E402
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -27,6 +23,10 @@ def main(argv=None):
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
     parser.add_argument("--out", help="output (default: RUN_DIR/export/model, model.onnx, vectors.txt or .bin)")
     args = parser.parse_args(argv)
+    # imported after the arguments are parsed, so that --help answers without loading MXNet
+    from zoo.api import load_run
+    from zoo.cli import report_errors
+    from zoo.data.word2vec_format import write_word2vec
 
     def export():
         if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):

@@ -8,15 +8,15 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from zoo.cli import report_errors  # noqa: E402
-from zoo.plot import plot_run  # noqa: E402
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
+    # imported after the arguments are parsed, so that --help answers without loading MXNet
+    from zoo.cli import report_errors
+    from zoo.plot import plot_run
     return report_errors(lambda: print(plot_run(args.run_dir, args.out)),
                          hint="install the plot extra: pip install -e '.[cpu,plot]'")
 

@@ -8,9 +8,6 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from zoo.api import load_run  # noqa: E402
-from zoo.cli import report_errors  # noqa: E402
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -18,6 +15,9 @@ def main(argv=None):
     parser.add_argument("--user", type=int, required=True, help="raw user id, as in the ratings file")
     parser.add_argument("-k", type=int, default=10)
     args = parser.parse_args(argv)
+    # imported after the arguments are parsed, so that --help answers without loading MXNet
+    from zoo.api import load_run
+    from zoo.cli import report_errors
 
     def show():
         rows = load_run(args.run_dir).recommend(args.user, args.k)

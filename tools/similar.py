@@ -10,9 +10,6 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from zoo.api import load_run  # noqa: E402
-from zoo.cli import report_errors  # noqa: E402
-
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -23,6 +20,9 @@ def main(argv=None):
     group.add_argument("--image", help="an image file; its nearest images of the test split are listed")
     parser.add_argument("-k", type=int, default=None, help="how many (default 10 words, 5 images)")
     args = parser.parse_args(argv)
+    # imported after the arguments are parsed, so that --help answers without loading MXNet
+    from zoo.api import load_run
+    from zoo.cli import report_errors
 
     def show():
         run = load_run(args.run_dir)

@@ -5,31 +5,12 @@
 """
 import argparse
 import datetime
-import importlib
-import importlib.util
 import json
 import logging
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from zoo.config import ConfigError, load_config  # noqa: E402
-from zoo.data import DataError  # noqa: E402
-from zoo.train.checkpoint import WriteError  # noqa: E402
-from zoo.train.loop import Interrupted, TrainingError  # noqa: E402
-from zoo.pipeline import train  # noqa: E402
-
-
-def import_plugin(name):
-    """Import a ``.py`` file by path, or a module by name (its registrations take effect)."""
-    if name.endswith(".py"):
-        spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(name))[0], name)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-    return importlib.import_module(name)
 
 
 def main(argv=None):
@@ -42,13 +23,13 @@ def main(argv=None):
                         help="a Python file or module to import first, e.g. one that registers a model")
     parser.add_argument("overrides", nargs="*", metavar="section.key=value")
     args = parser.parse_intermixed_args(argv)  # overrides may stand before and after options
+    # imported after the arguments are parsed, so that --help answers without loading MXNet
+    from zoo.config import ConfigError, load_config
+    from zoo.data import DataError
+    from zoo.train.checkpoint import WriteError
+    from zoo.train.loop import Interrupted, TrainingError
+    from zoo.pipeline import train
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for name in args.imports:
-        try:
-            import_plugin(name)
-        except (OSError, ImportError) as err:
-            print("error: --import %s: %s" % (name, getattr(err, "strerror", None) or err), file=sys.stderr)
-            return 2
 
     if args.resume and not args.out:
         parser.error("--resume needs --out RUN_DIR")
@@ -56,7 +37,7 @@ def main(argv=None):
     if not config:
         parser.error("--config is required")
     try:
-        cfg = load_config(config, args.overrides)
+        cfg = load_config(config, args.overrides, imports=args.imports)
     except ConfigError as err:
         print("error: %s" % err, file=sys.stderr)
         return 2

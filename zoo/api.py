@@ -75,6 +75,8 @@ class Run:
         rated in training."""
         self._require("user_ids", "recommend", "a rating run (mf, svdpp)")
         _check_k(k)
+        if isinstance(user, str) or not isinstance(user, (int, np.integer)):
+            raise KeyError("user %r: give the raw user id as a number, as in the ratings file" % (user,))
         ds = self.dataset
         if user not in ds.user_map:
             raise KeyError("unknown user %r: raw user ids run from %d to %d" % (
@@ -96,7 +98,23 @@ class Run:
         For the dot-product scorer the fit is a ridge regression in closed form:
         ``rating - offset - item_bias = u . v_item + user_bias``, with the model's own ``reg``.
         """
+        self._require("item_ids", "fold_in", "a rating run (mf)")
+        from .blocks import DotScorer
+        from .models import MatrixFactorization
+        model = self.model
+        if (type(model).hybrid_forward is not MatrixFactorization.hybrid_forward
+                or type(model.scorer) is not DotScorer or len(model.example_inputs(model.meta)) != 2):
+            raise ValueError("fold_in solves for a new user in closed form, which holds for biased MF's dot product; "
+                             "%s scores otherwise (train the user in, or use recommend for known users)"
+                             % type(model).__name__)
+        if not len(items) or len(items) != len(ratings):
+            raise ValueError("fold_in needs as many ratings as items, at least one (got %d items, %d ratings)"
+                             % (len(items), len(ratings)))
         ds = self.dataset
+        lo, hi = ds.rating_range
+        outside = [r for r in ratings if not lo <= r <= hi]
+        if outside:
+            raise ValueError("rating %r is outside the data's range %g..%g" % (outside[0], lo, hi))
         unknown = [i for i in items if i not in ds.item_map]
         if unknown:
             raise KeyError("unknown item %r" % unknown[0])
@@ -159,8 +177,21 @@ class Run:
 
     # ------------------------------------------------------------------------------------------ images
     def embed(self, images):
-        """Embeddings ``(N, dim)`` of float32 images ``(N, C, H, W)`` in [0, 1]."""
-        return predict(self.model.embed, (np.asarray(images, np.float32),), mx.cpu(), 4096)
+        """Embeddings ``(N, dim)`` of float32 images ``(N, C, H, W)`` in [0, 1] (uint8 images in 0..255 are
+        scaled; a single ``(C, H, W)`` image is taken as a batch of one)."""
+        if "image_shape" not in self.model.meta:
+            raise ValueError("%s is a %s run: embed needs an image run (siamese_cnn)" % (
+                self.run_dir, self.cfg.model.name))
+        images = np.asarray(images)
+        if images.dtype == np.uint8:
+            images = images.astype(np.float32) / 255.0
+        if images.ndim == 3:
+            images = images[None]
+        shape = tuple(self.model.meta["image_shape"])
+        if images.ndim != 4 or images.shape[1:] != shape:
+            raise ValueError("images of shape %s: embed takes (N, %d, %d, %d) (or one (C, H, W) image)"
+                             % (images.shape, *shape))
+        return predict(self.model.embed, (images.astype(np.float32),), mx.cpu(), 4096)
 
     def similar_images(self, path, k=5, split="test"):
         """``[(image index, label, score)]``: the images of ``split`` that score highest against ``path``."""

@@ -118,11 +118,14 @@ class Config:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     eval: typing.Any = None
+    imports: typing.List[str] = dataclasses.field(default_factory=list)  # plugin files or modules (--import)
 
     def to_dict(self):
         out = dataclasses.asdict(self)
         if out["eval"] is None:
             del out["eval"]
+        if not out["imports"]:
+            del out["imports"]
         return out
 
 
@@ -130,8 +133,9 @@ _REGISTRIES = {"model": MODELS, "data": DATASETS}
 _FIXED = {"train": TrainConfig, "optim": OptimConfig}
 
 
-def load_config(path, overrides=()):
-    """Read a YAML file, apply ``section.key=value`` overrides, and return a checked :class:`Config`."""
+def load_config(path, overrides=(), imports=()):
+    """Read a YAML file, apply ``section.key=value`` overrides, add the plugin ``imports`` (files or modules that
+    register models), and return a checked :class:`Config`."""
     try:
         with open(path, encoding="utf-8") as f:
             raw = yaml.safe_load(f)
@@ -146,6 +150,14 @@ def load_config(path, overrides=()):
     if not isinstance(raw, dict):
         raise ConfigError("%s: the top level must be a mapping of sections (model, data, train, optim)" % path)
     given = {apply_override(raw, item): item for item in overrides}
+    if imports:
+        from .plugins import import_plugin, resolve
+        for item in imports:
+            try:
+                import_plugin(item)
+            except ImportError as err:
+                raise ConfigError("--import %s: %s" % (item, err)) from None
+        raw["imports"] = list(dict.fromkeys(list(raw.get("imports") or []) + [resolve(i) for i in imports]))
     try:
         return from_raw(raw, source=str(path))
     except ConfigError as err:  # a value that came from the command line: name the override, not the file
@@ -179,8 +191,18 @@ def apply_override(raw, item):
 def from_raw(raw, source="<config>"):
     """Check a raw dict (as read from YAML) and turn it into a :class:`Config`."""
     for key in raw:
-        if key not in _REGISTRIES and key not in _FIXED and key != "eval":
-            raise ConfigError("%s: unknown section %r; sections are: data, eval, model, optim, train" % (source, key))
+        if key not in _REGISTRIES and key not in _FIXED and key not in ("eval", "imports"):
+            raise ConfigError("%s: unknown section %r; sections are: data, eval, imports, model, optim, train" % (
+                source, key))
+    imports = raw.get("imports") or []
+    if not isinstance(imports, list) or not all(isinstance(i, str) for i in imports):
+        raise ConfigError("%s: imports must be a list of Python files or modules" % source, key="imports")
+    for item in imports:  # before the sections: a plugin registers the model the config names
+        from .plugins import import_plugin
+        try:
+            import_plugin(item)
+        except ImportError as err:
+            raise ConfigError("%s: imports: %s" % (source, err), key="imports") from None
     sections = {}
     for key, registry in _REGISTRIES.items():
         section = raw.get(key)
@@ -199,7 +221,7 @@ def from_raw(raw, source="<config>"):
         sections["eval"] = build(eval_cls, raw.get("eval") or {}, "eval", source)
     elif raw.get("eval"):
         raise ConfigError("%s: dataset %r takes no eval section" % (source, sections["data"].name))
-    return Config(**sections)
+    return Config(**sections, imports=list(imports))
 
 
 def build(cls, values, path, source="<config>"):

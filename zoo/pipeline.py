@@ -31,6 +31,19 @@ from .train.schedule import lr_scheduler
 log = logging.getLogger(__name__)
 
 
+def resolve_paths(cfg):
+    """Make the path fields of the data and eval sections (``Config.PATHS``) absolute, in place, so that the saved
+    config finds the data from any folder. Empty paths (the cache) stay empty."""
+    for section in (cfg.data, cfg.eval):
+        for name in getattr(section, "PATHS", ()):
+            value = getattr(section, name)
+            if isinstance(value, (list, tuple)):
+                setattr(section, name, [os.path.abspath(os.path.expanduser(v)) for v in value])
+            elif value:
+                setattr(section, name, os.path.abspath(os.path.expanduser(value)))
+    return cfg
+
+
 def build_dataset(cfg):
     """The registered dataset ``cfg.data.name``. A dataset provides ``meta`` (sizes the model needs), ``task``
     (which evaluator scores it), ``num_examples(split)``, ``batches(split, batch_size, shuffle, seed)`` (tuples of
@@ -128,6 +141,7 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
     folder = RunFolder(where.run_dir(run_dir), resume, overwrite)
     folder.check()  # before any work
     run_dir = folder.path
+    resolve_paths(cfg)
     mx.random.seed(t.seed)
     np.random.seed(t.seed)
     dataset = build_dataset(cfg)

@@ -138,22 +138,30 @@ def make_zip(folder, inner, files):
 def test_download_verifies_checksum_and_extracts(tmp_path, monkeypatch):
     archive, md5 = make_zip(str(tmp_path), "ml-100k", {"u.data": "".join("%d\t%d\t%d\t%d\n" % r for r in ROWS)})
     monkeypatch.setattr(movielens, "URL", "file://" + archive + "#%s")
-    root = str(tmp_path / "cache" / "ml-100k")
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))  # no data.root: the download goes to the cache
+    root = str(tmp_path / "cache" / "movielens" / "ml-100k")
     monkeypatch.setitem(movielens.VARIANTS, "ml-100k", movielens.VARIANTS["ml-100k"]._replace(md5="0" * 32))
     with pytest.raises(DataError, match="checksum mismatch.*deleted"):
-        MovieLens("ml-100k", root)
+        MovieLens("ml-100k")
     assert not os.path.exists(os.path.join(root, "ml-100k.zip"))
     assert not [f for f in os.listdir(root) if f.endswith(".part")]
     monkeypatch.setitem(movielens.VARIANTS, "ml-100k", movielens.VARIANTS["ml-100k"]._replace(md5=md5))
-    ds = MovieLens("ml-100k", root, test_ratio=0.25)
+    ds = MovieLens("ml-100k", test_ratio=0.25)
     check_rows(ds, ROWS)
     assert sorted(os.listdir(root)) == ["u.data"]
 
 
 def test_no_network_says_where_to_put_files(tmp_path, monkeypatch):
     monkeypatch.setattr(movielens, "URL", "file://" + str(tmp_path / "nowhere") + "/%s.zip")
+    (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"Put the files of ml-1m .* into .*empty"):
         MovieLens("ml-1m", str(tmp_path / "empty"))
+
+
+def test_a_missing_data_root_is_named_and_not_created(tmp_path):
+    with pytest.raises(DataError, match=r"data.root .*nowhere/ml is not a folder"):
+        MovieLens("ml-latest-small", str(tmp_path / "nowhere" / "ml"))
+    assert os.listdir(tmp_path) == []
 
 
 def test_synthetic_fixture_is_in_range():

@@ -9,9 +9,24 @@ import zipfile
 
 from tqdm import tqdm
 
+from ..paths import cache_dir
+
 
 class DataError(ValueError):
     """Data that cannot be read or fetched; the message names the file (and line) and what to do."""
+
+
+def data_folder(root, *cache_parts):
+    """The folder a data set is read from: ``root`` as given (it must exist: zoo creates no folder outside its
+    cache), or, when ``root`` is empty, the cache's folder ``cache_parts`` (created when needed)."""
+    if not root:
+        return cache_dir(*cache_parts)
+    root = os.path.expanduser(root)
+    if not os.path.isdir(root):
+        raise DataError("data.root %s is not a folder (a relative root is read from the folder you run from: %s); "
+                        "point it at the folder that holds the data, or leave it empty to download into %s" % (
+                            root, os.getcwd(), cache_dir(*cache_parts)))
+    return root
 
 
 def file_digest(path, algorithm="md5"):

@@ -8,8 +8,7 @@ import numpy as np
 
 from ..config import NON_NEGATIVE, POSITIVE, between, one_of
 from ..registry import DATASETS
-from ..paths import cache_dir
-from .download import DataError, download
+from .download import DataError, data_folder, download
 from .idx import read_idx
 from .splits import random_split
 
@@ -128,6 +127,7 @@ class ImagePairs:
 
     @dataclasses.dataclass
     class Config:
+        PATHS = ("root",)
         CHECKS = {"source": one_of("idx", "folder", "pairs"), "channels": one_of(1, 3), "image_size": NON_NEGATIVE,
                   "positive_share": between(0, 1), "pairs_per_epoch": NON_NEGATIVE,
                   "valid_ratio": between(0, 1, high_open=True),
@@ -152,7 +152,7 @@ class ImagePairs:
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
                  positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
                  pairs_per_image=0, seed=0):
-        root = os.path.expanduser(root or cache_dir(variant))
+        root = data_folder(root, variant)
         self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
         self.pairs_per_image = pairs_per_image
         rng = np.random.default_rng(seed)

@@ -14,8 +14,7 @@ import numpy as np
 from ..config import between, one_of
 from ..registry import DATASETS
 from .batches import iterate_batches, split_rows
-from ..paths import cache_dir
-from .download import DataError, download, extract_zip
+from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
 from .splits import random_split, temporal_split
@@ -104,6 +103,7 @@ class MovieLens:
 
     @dataclasses.dataclass
     class Config:
+        PATHS = ("root",)  # stored resolved, so that a saved run finds its data from any folder
         CHECKS = {"variant": one_of(*sorted(VARIANTS)), "split": one_of("random", "temporal", *FOLDS),
                   "test_ratio": between(0, 1, low_open=True, high_open=True),
                   "valid_ratio": between(0, 1, high_open=True)}
@@ -127,7 +127,7 @@ class MovieLens:
                 split, ", ".join(FOLDS)))
         if split in FOLDS and variant != "ml-100k":
             raise DataError("data.split=%s exists only for data.variant=ml-100k" % split)
-        self.variant, self.root = variant, os.path.expanduser(root or cache_dir("movielens", variant))
+        self.variant, self.root = variant, data_folder(root, "movielens", variant)
         fetch(variant, self.root)
         spec = VARIANTS[variant]
         self.skipped = 0

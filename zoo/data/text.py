@@ -17,9 +17,8 @@ import numpy as np
 
 from ..config import NON_NEGATIVE, POSITIVE, ConfigError, at_least, each, one_of
 from ..registry import DATASETS
-from ..paths import cache_dir
 from .batches import split_rows
-from .download import DataError, download, extract_zip
+from .download import DataError, data_folder, download, extract_zip
 from .skipgram import UnigramSampler, keep_probabilities, skipgram_pairs, subsample
 from .wordsets import SETS, locate, read_analogies, read_similarity
 
@@ -141,6 +140,7 @@ class TextCorpus:
 
     @dataclasses.dataclass
     class Config:
+        PATHS = ("paths", "root")
         CHECKS = {"min_count": POSITIVE, "max_vocab": NON_NEGATIVE, "window": POSITIVE, "negatives": POSITIVE,
                   "sample": at_least(0.0), "chunk_tokens": POSITIVE, "cache_tokens": NON_NEGATIVE}
         name: str = "text"
@@ -167,6 +167,7 @@ class TextCorpus:
 
     @dataclasses.dataclass
     class EvalConfig:
+        PATHS = ("root",)
         CHECKS = {"sets": each(one_of(*SETS))}
         root: str = ""                # folder of the evaluation files; empty: ~/.cache/zoo/word-eval
         sets: typing.List[str] = dataclasses.field(default_factory=lambda: ["wordsim353", "simlex999", "analogy"])
@@ -180,7 +181,7 @@ class TextCorpus:
         if corpus and not paths:
             if corpus != "text8":
                 raise DataError("unknown corpus %r (data.corpus); choose text8, or list files in data.paths" % corpus)
-            paths.append(fetch_text8(os.path.expanduser(root or cache_dir(corpus))))
+            paths.append(fetch_text8(data_folder(root, corpus)))
         if not paths:
             raise DataError("no corpus: set data.paths to text files or data.corpus to text8")
         self.corpus = Corpus(paths, Tokenizer(token_pattern, lowercase), min_count, max_vocab, chunk_tokens,
@@ -191,7 +192,7 @@ class TextCorpus:
         self.sampler = UnigramSampler(self.corpus.counts)
         self.meta = {"vocab_size": len(self.vocab), "negatives": negatives, "shared_negatives": shared_negatives}
         self.words_seen = 0   # words left after subsampling in the last epoch (gensim's "effective words")
-        self._eval = self._load_eval_sets(os.path.expanduser(eval_root or cache_dir("word-eval")),
+        self._eval = self._load_eval_sets(data_folder(eval_root, "word-eval"),
                                           eval_sets, eval_download)
 
     @classmethod
