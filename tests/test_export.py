@@ -38,15 +38,15 @@ def sample_inputs(run):
 # SymbolBlock.imports asks MXNet to infer input types before it knows them, which MXNet warns about.
 @pytest.mark.filterwarnings("ignore:Cannot decide type:UserWarning")
 def test_mxnet_export_round_trip(run, tmp_path):
-    sym, params, names = run.export_mxnet(str(tmp_path / "model"))
-    block = gluon.SymbolBlock.imports(sym, names, params)
+    files = run.export_mxnet(str(tmp_path / "export"))
+    block = gluon.SymbolBlock.imports(files["symbol"], files["inputs"], files["params"])
     inputs = [mx.nd.array(x) for x in sample_inputs(run)]
     np.testing.assert_allclose(block(*inputs).asnumpy(), run.model(*inputs).asnumpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_onnx_export_round_trip(run, tmp_path):
     ort = pytest.importorskip("onnxruntime")  # in the test extra
-    path = run.export_onnx(str(tmp_path / "model.onnx"))
+    path = run.export_onnx(str(tmp_path / "export"))["model"]
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     inputs = sample_inputs(run)
     feed = {i.name: x for i, x in zip(session.get_inputs(), inputs)}
@@ -59,4 +59,44 @@ def test_export_tool(run, tmp_path):
     from conftest import run_tool
     proc = run_tool(["tools/export.py", run.run_dir, "--format", "mxnet", "--out", str(tmp_path / "m")])
     assert proc.returncode == 0, proc.stderr
-    assert os.path.exists(str(tmp_path / "m-symbol.json")) and os.path.exists(str(tmp_path / "m-0000.params"))
+    assert sorted(os.listdir(tmp_path / "m")) == ["ids.json", "model-0000.params", "model-symbol.json"]
+
+
+def test_the_readme_onnx_example_gives_the_live_models_ratings_for_raw_ids(run, tmp_path, capsys):
+    """The README's onnxruntime code, run as written (its folder and movie ids pointed at this test's run), prints
+    what the live model predicts for those raw ids, clipped to the rating range: no warnings, no float row ids
+    of one's own making."""
+    import re
+    pytest.importorskip("onnxruntime")
+    if run.cfg.model.name != "mf":
+        pytest.skip("the example is for a rating run")
+    from conftest import ROOT
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    section = text[text.index("### Serving an export"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    folder = str(tmp_path / "export-onnx")
+    run.export_onnx(folder)
+    movies = [int(m) for m in run.arrays["item_ids"][[0, 5, 9]]]
+    code = code.replace('"runs/movielens_mf-20261129-101500/export-onnx"', repr(folder))
+    code = code.replace("movies = [1, 50, 260]", "movies = %r" % movies)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = np.array([float(x) for x in re.findall(r"[-\d.]+", capsys.readouterr().out)])
+    ds = run.dataset
+    users = ds.user_map.index([1] * 3).astype(np.int32)
+    items = ds.item_map.index(movies).astype(np.int32)
+    want = np.clip(run.model(mx.nd.array(users, dtype="int32"), mx.nd.array(items, dtype="int32")).asnumpy(),
+                   *ds.rating_range)
+    np.testing.assert_allclose(printed, want, rtol=1e-5, atol=1e-5)
+
+
+def test_onnx_export_has_named_inputs_and_no_initializer_inputs(run, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    files = run.export_onnx(str(tmp_path / "e"))
+    graph = onnx.load(files["model"]).graph
+    assert [i.name for i in graph.input] == list(run.model.input_names) and graph.output[0].name == "scores"
+    import json
+    with open(files["ids"]) as f:
+        ids = json.load(f)
+    if run.cfg.model.name == "mf":
+        assert ids["user_ids"] == run.arrays["user_ids"].tolist()

@@ -1,12 +1,14 @@
 """Export a trained run.
 
-    python tools/export.py RUN_DIR --format mxnet [--out PREFIX]      # symbol JSON + params
-    python tools/export.py RUN_DIR --format onnx [--out FILE]         # needs the export extra
+    python tools/export.py RUN_DIR --format onnx [--out FOLDER]       # needs the export extra
+    python tools/export.py RUN_DIR --format mxnet [--out FOLDER]      # symbol JSON + params
     python tools/export.py RUN_DIR --format word2vec [--binary] [--out FILE]
 
-``mxnet`` writes ``PREFIX-symbol.json`` and ``PREFIX-0000.params`` (load with ``gluon.SymbolBlock.imports``);
-``onnx`` an ONNX model of the forward pass; ``word2vec`` a skip-gram run's input vectors in the word2vec C tool's
-text (or ``--binary``) format, which gensim's ``KeyedVectors.load_word2vec_format`` reads.
+``onnx`` writes ``FOLDER/model.onnx`` (default ``RUN_DIR/export-onnx``): the forward pass with named inputs
+(``users``, ``items``: row numbers as float32) and output ``scores`` (ratings clipped to the data's range);
+``mxnet`` writes ``FOLDER/model-symbol.json`` and ``model-0000.params`` (``gluon.SymbolBlock.imports``). Both
+write ``FOLDER/ids.json``, the raw ids (or words) in row order. ``word2vec`` writes a skip-gram run's input
+vectors in the word2vec C tool's text (or ``--binary``) format, which gensim's ``load_word2vec_format`` reads.
 """
 import argparse
 import os
@@ -21,7 +23,7 @@ def main(argv=None):
     parser.add_argument("--format", required=True, choices=["mxnet", "onnx", "word2vec"])
     parser.add_argument("--binary", action="store_true", help="word2vec binary instead of text")
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    parser.add_argument("--out", help="output (default: RUN_DIR/export/model, model.onnx, vectors.txt or .bin)")
+    parser.add_argument("--out", help="output folder (word2vec: file; default: RUN_DIR/export-FORMAT, vectors.txt)")
     args = parser.parse_args(argv)
     # imported after the arguments are parsed, so that --help answers without loading MXNet
     from zoo.api import load_run
@@ -36,12 +38,11 @@ def main(argv=None):
         if args.format == "word2vec":
             out = args.out or os.path.join(args.run_dir, "vectors.bin" if args.binary else "vectors.txt")
             write_word2vec(out, run.vocab, run.word_vectors(), binary=args.binary)
-        elif args.format == "mxnet":
-            os.makedirs(os.path.join(args.run_dir, "export"), exist_ok=True)
-            out = " ".join(run.export_mxnet(args.out or os.path.join(args.run_dir, "export", "model"))[:2])
-        else:
-            out = run.export_onnx(args.out or os.path.join(args.run_dir, "model.onnx"))
-        print(out)
+            print(out)
+            return
+        folder = args.out or os.path.join(args.run_dir, "export-" + args.format)
+        files = run.export_mxnet(folder) if args.format == "mxnet" else run.export_onnx(folder)
+        print("\n".join("%s: %s" % item for item in files.items()))
     return report_errors(export, hint="install the export extra: pip install -e '.[cpu,export]'")
 
 

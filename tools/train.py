@@ -52,7 +52,7 @@ def main(argv=None):
         print("error: %s" % err, file=sys.stderr)
         return 1
     except Interrupted as err:
-        print(str(err), file=sys.stderr)
+        print("%s\nrun folder: %s" % (err, out), file=sys.stderr)
         return 128 + err.signum
     print(json.dumps(results, indent=2))
     print("run folder: %s" % out)

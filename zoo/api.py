@@ -7,6 +7,7 @@
     >>> run.recommend(user=1, k=5)
 """
 import functools
+import json
 import os
 
 import mxnet as mx
@@ -50,23 +51,62 @@ class Run:
         return dataset
 
     # ----------------------------------------------------------------------------------------- export
-    def export_mxnet(self, prefix):
-        """``prefix-symbol.json`` and ``prefix-0000.params`` for ``gluon.SymbolBlock.imports(json, names,
-        params)``; returns ``(json path, params path, input names)``."""
-        inputs = self.model.example_inputs(self.model.meta)
-        self.model(*inputs)  # the cached graph is what gets exported
-        self.model.export(prefix, epoch=0)
-        return prefix + "-symbol.json", prefix + "-0000.params", ["data%d" % i for i in range(len(inputs))]
+    def export_mxnet(self, folder):
+        """``FOLDER/model-symbol.json`` and ``model-0000.params`` of the model's forward pass (ratings clipped to
+        the data's range), for ``gluon.SymbolBlock.imports(json, input_names, params)``, and ``FOLDER/ids.json``
+        (see :meth:`export_onnx`). Returns ``{"symbol", "params", "ids", "inputs"}``."""
+        os.makedirs(folder, exist_ok=True)
+        block, inputs = self._served()
+        block(*inputs)  # the cached graph is what gets exported
+        prefix = os.path.join(folder, "model")
+        block.export(prefix, epoch=0)
+        return {"symbol": prefix + "-symbol.json", "params": prefix + "-0000.params", "ids": self._write_ids(folder),
+                "inputs": ["data%d" % i for i in range(len(inputs))]}
 
-    def export_onnx(self, path):
-        """An ONNX file of the model's forward pass (inputs as float32, as ONNX export of MXNet wants ids).
-        Needs the ``export`` extra (onnx)."""
+    def export_onnx(self, folder):
+        """``FOLDER/model.onnx``: the model's forward pass, its inputs named as the model names them
+        (``users``, ``items`` for MF; float32 row numbers, as MXNet's ONNX export wants ids), its output
+        ``scores`` (ratings clipped to the data's range), and ``FOLDER/ids.json``: the raw ids (or words) in row
+        order, so ``row = ids["user_ids"].index(raw_id)``. Needs the ``export`` extra. Returns
+        ``{"model", "ids", "inputs"}``."""
         import tempfile
-        inputs = self.model.example_inputs(self.model.meta)
+        import onnx
+        os.makedirs(folder, exist_ok=True)
+        _, inputs = self._served()
+        path = os.path.join(folder, "model.onnx")
         with tempfile.TemporaryDirectory() as tmp:
-            sym, params, _ = self.export_mxnet(os.path.join(tmp, "model"))
-            mx.onnx.export_model(sym, params, [x.shape for x in inputs], [np.float32] * len(inputs), path,
-                                 dynamic=True, dynamic_input_shapes=[(None,) + x.shape[1:] for x in inputs])
+            exported = self.export_mxnet(tmp)
+            mx.onnx.export_model(exported["symbol"], exported["params"], [x.shape for x in inputs],
+                                 [np.float32] * len(inputs), path, dynamic=True,
+                                 dynamic_input_shapes=[(None,) + x.shape[1:] for x in inputs])
+        names = list(getattr(self.model, "input_names", ["data%d" % i for i in range(len(inputs))]))
+        graph = onnx.load(path)
+        _rename(graph.graph, dict(zip(["data%d" % i for i in range(len(inputs))], names)))
+        _rename(graph.graph, {graph.graph.output[0].name: "scores"})
+        constants = {t.name for t in graph.graph.initializer}  # weights are constants, not inputs to feed
+        kept = [i for i in graph.graph.input if i.name not in constants]
+        del graph.graph.input[:]
+        graph.graph.input.extend(kept)
+        onnx.save(graph, path)
+        return {"model": path, "ids": self._write_ids(folder), "inputs": names}
+
+    def _served(self):
+        """The block to export (the model, its rating predictions clipped to the data's range) and example
+        inputs."""
+        inputs = self.model.example_inputs(self.model.meta)
+        bounds = self.model.meta.get("rating_range")
+        if not bounds:
+            return self.model, inputs
+        block = Clipped(self.model, *bounds)
+        block.hybridize()
+        return block, inputs
+
+    def _write_ids(self, folder):
+        path = os.path.join(folder, "ids.json")
+        ids = {k: [v.item() if hasattr(v, "item") else v for v in self.arrays[k].tolist()]
+               for k in ("user_ids", "item_ids", "vocab") if k in self.arrays}
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(ids, f)
         return path
 
     # ---------------------------------------------------------------------------------------- ratings
@@ -205,6 +245,26 @@ class Run:
         scores = self.embed(ds.pixels(gallery)) @ self.embed(query)[0]
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(gallery[i]), int(ds.labels[gallery[i]]), float(scores[i])) for i in top]
+
+
+class Clipped(mx.gluon.HybridBlock):
+    """``model``'s predictions clipped to ``[low, high]`` (the rating range), as the evaluation clips them."""
+
+    def __init__(self, model, low, high, **kwargs):
+        super().__init__(prefix="", **kwargs)
+        self.model, self.low, self.high = model, low, high
+
+    def hybrid_forward(self, F, *inputs):
+        return F.clip(self.model(*inputs), self.low, self.high)
+
+
+def _rename(graph, names):
+    """Rename values of an ONNX graph (inputs, outputs, node inputs and outputs) by ``names``."""
+    for value in list(graph.input) + list(graph.output):
+        value.name = names.get(value.name, value.name)
+    for node in graph.node:
+        node.input[:] = [names.get(n, n) for n in node.input]
+        node.output[:] = [names.get(n, n) for n in node.output]
 
 
 def _check_k(k):

@@ -4,6 +4,15 @@ import os
 import tempfile
 
 
+def _umask():
+    mask = os.umask(0)  # read at import, in one thread: os.umask can only be read by setting it
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
 def cache_dir(*parts):
     """``$ZOO_CACHE`` (default ``~/.cache/zoo``) joined with ``parts``."""
     cache = os.environ.get("ZOO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "zoo"))
@@ -20,6 +29,7 @@ def atomic_write(path, write):
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # the mode of any file the process creates (mkstemp's is 0600)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -161,3 +161,25 @@ def test_a_nan_before_any_checkpoint_does_not_claim_one(tmp_path, ratings_dir):
                      "optim.lr=1e30", "train.log_every=5"])
     assert proc.returncode == 1 and "no checkpoint was written (no epoch finished)" in proc.stderr, proc.stderr
     assert "is kept" not in proc.stderr
+
+
+def test_run_files_share_one_mode(runs):
+    modes = {name: os.stat(os.path.join(runs["mf"], name)).st_mode & 0o777
+             for name in ("config.yaml", "log.jsonl", "results.json", "checkpoints/best.npz", "checkpoints/last.npz")}
+    assert len(set(modes.values())) == 1, modes
+
+
+def test_an_interrupted_run_prints_its_folder(tmp_path, ratings_dir):
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    out = str(tmp_path / "run")
+    proc = subprocess.Popen([sys.executable, "tools/train.py", "--config", mf_config(tmp_path, ratings_dir, epochs=500),
+                             "--out", out], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not os.path.exists(os.path.join(out, "checkpoints", "last.npz")) and time.time() < deadline:
+        time.sleep(0.2)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "continue with --resume" in err and "run folder: %s" % out in err, err

@@ -36,6 +36,7 @@ class MatrixFactorization(HybridBlock):
     """
 
     num_targets = 1  # a batch is (users, items, ratings)
+    input_names = ("users", "items")  # as exports name them
 
     @dataclasses.dataclass
     class Config:
@@ -136,6 +137,8 @@ class SVDpp(MatrixFactorization):
 
     Inputs: ``users``, ``items`` ``(batch,)`` and ``rated`` ``(batch, num_items)``. Output: ``(batch,)``.
     """
+
+    input_names = ("users", "items", "rated")
 
     @classmethod
     def from_config(cls, cfg, meta):

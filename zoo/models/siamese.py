@@ -41,6 +41,7 @@ class SiameseNet(HybridBlock):
     """
 
     num_targets = 1  # a batch is (images, left, right, target)
+    input_names = ("images", "left", "right")
 
     @dataclasses.dataclass
     class Config:

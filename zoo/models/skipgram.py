@@ -36,6 +36,7 @@ class SkipGram(HybridBlock):
     """
 
     num_targets = 0  # a batch is (center, context, negatives): all inputs
+    input_names = ("center", "context", "negatives")
 
     @dataclasses.dataclass
     class Config:

@@ -20,6 +20,7 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 
 import mxnet as mx
 
@@ -85,11 +86,14 @@ def build(folder=None):
     tmp = "%s.%d.tmp" % (target, os.getpid())  # renamed when whole: concurrent builds (launch.py workers) agree
     include = os.path.join(mx_root, "include")
     cmd = [compiler, *FLAGS, *sources, "-I", here, "-I", include, "-I", os.path.join(include, "mxnet"), "-o", tmp]
-    log.info("building C++ operators: %s", " ".join(cmd))
+    log.info("building zoo's C++ operators, once for this MXNet and processor (%s)", target)
+    log.debug("%s", " ".join(cmd))
+    started = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError("building %s failed:\n%s" % (target, proc.stderr[-2000:]))
     os.replace(tmp, target)
+    log.info("built zoo's C++ operators in %.0f s", time.time() - started)
     return target
 
 

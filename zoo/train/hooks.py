@@ -222,7 +222,8 @@ class ProgressBar(Hook):
         self.bar = None
 
     def before_epoch(self, loop):
-        self.bar = tqdm(total=self.total, desc="epoch %d" % (loop.epoch + 1), unit="step", leave=False)
+        # disable=None: no bar when the output is not a terminal (a redirected log gets no bar fragments)
+        self.bar = tqdm(total=self.total, desc="epoch %d" % (loop.epoch + 1), unit="step", leave=False, disable=None)
         self._start = time.time()
 
     def after_step(self, loop):
@@ -232,6 +233,8 @@ class ProgressBar(Hook):
             self.bar.set_postfix(loss="%.4f" % loop.last_loss.mean().asscalar(), samples_s="%.3g" % rate)
 
     def after_epoch(self, loop):
+        self.bar.total = self.bar.n  # the step count was an estimate (a text corpus): the epoch ends at 100%
+        self.bar.refresh()
         self.bar.close()
 
     def after_train(self, loop):  # also when training raised mid-epoch
