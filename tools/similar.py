@@ -27,7 +27,7 @@ def main(argv=None):
     def show():
         run = load_run(args.run_dir)
         if args.image:
-            rows = ["image %-8d label %-4d %.4f" % row for row in run.similar_images(args.image, args.k or 5)]
+            rows = ["test image %-6d label %-4d %.4f" % row for row in run.similar_images(args.image, args.k or 5)]
         elif args.word is not None:
             rows = ["%-20s %.4f" % row for row in run.most_similar(args.word, args.k or 10)]
         else:

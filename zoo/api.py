@@ -234,8 +234,10 @@ class Run:
         return predict(self.model.embed, (images.astype(np.float32),), mx.cpu(), 4096)
 
     def similar_images(self, path, k=5, split="test"):
-        """``[(image index, label, score)]``: the images of ``split`` that score highest against ``path``."""
+        """``[(number, label, score)]``: the images of ``split`` that score highest against the image file
+        ``path``, numbered within the split (0 is its first image, as :meth:`save_image` numbers them)."""
         from .data.images import read_image
+        _check_k(k)
         if not os.path.isfile(path):
             raise KeyError("image %s not found" % path)
         ds = self.dataset
@@ -244,7 +246,19 @@ class Run:
         gallery = ds.splits[split]
         scores = self.embed(ds.pixels(gallery)) @ self.embed(query)[0]
         top = np.argsort(-scores, kind="stable")[:k]
-        return [(int(gallery[i]), int(ds.labels[gallery[i]]), float(scores[i])) for i in top]
+        labels = ds.labels if ds.labels is not None else np.full(len(ds.images), -1)
+        return [(int(i), int(labels[gallery[i]]), float(scores[i])) for i in top]
+
+    def save_image(self, number, path, split="test"):
+        """Write image ``number`` of ``split`` (numbered as :meth:`similar_images` numbers them) as a PNG, e.g.
+        to try it as a query. Returns its label."""
+        from .data.images import write_png
+        ds = self.dataset
+        gallery = ds.splits[split]
+        if not 0 <= number < len(gallery):
+            raise KeyError("image %d: the %s split has images 0 to %d" % (number, split, len(gallery) - 1))
+        write_png(path, ds.images[gallery[number]])
+        return int(ds.labels[gallery[number]]) if ds.labels is not None else None
 
 
 class Clipped(mx.gluon.HybridBlock):

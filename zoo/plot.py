@@ -9,6 +9,31 @@ def read_log(run_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
+BOOKKEEPING = (".n", ".covered", ".seconds", ".samples", ".words")
+
+
+def _bookkeeping(name):
+    """Counts and timings logged beside the metrics (``valid.n``, ``eval.seconds``, ...): not curves to plot."""
+    return name.endswith(BOOKKEEPING)
+
+
+def panels(records):
+    """``[(group, [metric names])]``, one panel a group (``loss``, ``rmse``, ...): the training loss first, then
+    the evaluation metrics by name; counts and timings left out."""
+    metrics = sorted({k for r in records for k, v in r.items()
+                      if "." in k and isinstance(v, float) and not _bookkeeping(k)})
+    groups = sorted({m.split(".", 1)[1] for m in metrics}, key=lambda g: (g != "loss", g))
+    return [(g, [m for m in metrics if m.split(".", 1)[1] == g]) for g in groups]
+
+
+def _best_epoch(run_dir):
+    try:
+        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
+            return json.load(f).get("best_epoch")
+    except (OSError, ValueError):
+        return None
+
+
 def plot_run(run_dir, out=None):
     """Write a PNG with one panel per metric group (``train.loss``, ``valid.*``, ...) against the epoch."""
     import matplotlib
@@ -17,16 +42,20 @@ def plot_run(run_dir, out=None):
     records = read_log(run_dir)
     if not records:
         raise ValueError("%s/log.jsonl has no epochs yet" % run_dir)
-    metrics = sorted({k for r in records for k, v in r.items() if "." in k and isinstance(v, float)})
-    groups = sorted({m.split(".", 1)[1] for m in metrics})   # loss, rmse, spearman, ...
+    from matplotlib.ticker import MaxNLocator
+    groups = panels(records)
+    best = _best_epoch(run_dir)
     fig, axes = plt.subplots(len(groups), 1, figsize=(6, 2.6 * len(groups)), squeeze=False, sharex=True)
-    for ax, group in zip(axes[:, 0], groups):
-        for name in (m for m in metrics if m.split(".", 1)[1] == group):
+    for ax, (group, names) in zip(axes[:, 0], groups):
+        for name in names:
             points = [(r["epoch"], r[name]) for r in records if name in r]
             ax.plot(*zip(*points), marker="o", label=name)
+        if best is not None:
+            ax.axvline(best, color="grey", linestyle="--", linewidth=1, label="best epoch (%d)" % best)
         ax.set_ylabel(group)
         ax.legend(fontsize="small")
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1, 0].set_xlabel("epoch")
     fig.suptitle(os.path.basename(os.path.normpath(run_dir)))
     fig.tight_layout()

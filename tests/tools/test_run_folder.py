@@ -183,3 +183,27 @@ def test_an_interrupted_run_prints_its_folder(tmp_path, ratings_dir):
     proc.terminate()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and "continue with --resume" in err and "run folder: %s" % out in err, err
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path, ratings_dir):
+    target = tmp_path / "taken"
+    target.write_text("not a folder")
+    proc = run_tool(["tools/train.py", "--config", mf_config(tmp_path, ratings_dir), "--out", str(target)])
+    assert proc.returncode == 2 and "is a file, not a folder" in proc.stderr and target.read_text() == "not a folder"
+
+
+def test_a_mid_epoch_resume_refuses_another_batch_size(tmp_path, ratings_dir):
+    from zoo.train.loop import Hook, Interrupted
+
+    class StopAt(Hook):
+        def after_step(self, loop):
+            if loop.step == 3:
+                import signal
+                os.kill(os.getpid(), signal.SIGINT)
+    cfg, out = load_config(mf_config(tmp_path, ratings_dir, epochs=2)), str(tmp_path / "run")
+    with pytest.raises(Interrupted):
+        train(cfg, out, hooks=[StopAt()])
+    assert read_checkpoint(os.path.join(out, "checkpoints", "last.npz"))[0]["loop"]["step_in_epoch"] == 4
+    proc = run_tool(["tools/train.py", "--out", out, "--resume", "train.batch_size=128"])
+    assert proc.returncode == 2 and "train.batch_size=128 mid-epoch" in proc.stderr, proc.stderr
+    assert run_tool(["tools/train.py", "--out", out, "--resume"]).returncode == 0

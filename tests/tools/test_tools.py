@@ -124,8 +124,12 @@ def test_image_similarity_train_and_query(tmp_path):
     query = write_png(str(tmp_path / "q.png"), images[0])
     proc = run_tool(["tools/similar.py", out, "--image", query, "-k", "5"])
     assert proc.returncode == 0, proc.stderr
-    found = [int(line.split()[3]) for line in proc.stdout.strip().splitlines()]
+    found = [int(line.split()[4]) for line in proc.stdout.strip().splitlines()]  # "test image N label L score"
     assert len(found) == 5 and np.mean(np.array(found) == labels[0]) >= 0.6
+    import zoo  # a test image saved as a query finds itself first, numbered as it was saved
+    zoo.load_run(out).save_image(17, str(tmp_path / "t17.png"))
+    proc = run_tool(["tools/similar.py", out, "--image", str(tmp_path / "t17.png"), "-k", "1"])
+    assert proc.returncode == 0 and proc.stdout.split()[:3] == ["test", "image", "17"], proc.stdout
     proc = run_tool(["tools/similar.py", out, "--image", str(tmp_path / "missing.png")])
     assert proc.returncode == 2 and "missing.png not found" in proc.stderr
 
@@ -163,3 +167,12 @@ def test_bench_learns_a_small_planted_model():
     assert values["error"] == "-"
     # The planted ratings have noise 0.5 and a spread of about 0.9 around their mean.
     assert 0.5 < float(values["rmse"]) < 0.75, row
+
+
+def test_plot_panels_put_the_loss_first_and_leave_bookkeeping_out():
+    from zoo.plot import panels
+    records = [{"epoch": 1, "train.loss": 0.9, "train.samples": 100, "valid.rmse": 0.8, "valid.mae": 0.6,
+                "valid.n": 50, "eval.seconds": 0.01, "train.words": 10.0, "wordsim353.covered": 0.8,
+                "analogy.accuracy": 0.1}]
+    assert panels(records) == [("loss", ["train.loss"]), ("accuracy", ["analogy.accuracy"]), ("mae", ["valid.mae"]),
+                               ("rmse", ["valid.rmse"])]

@@ -86,6 +86,24 @@ def read_image(path, channels=1, size=None):
     return img.asnumpy().transpose(2, 0, 1)
 
 
+def write_png(path, image):
+    """A uint8 image ``(C, H, W)`` (C = 1 or 3) or ``(H, W)`` as a PNG file (zlib only, no imaging library)."""
+    import struct
+    import zlib
+    image = np.asarray(image, np.uint8)
+    image = image.transpose(1, 2, 0) if image.ndim == 3 else image[:, :, None]   # (H, W, C)
+    h, w, c = image.shape
+    raw = b"".join(b"\x00" + image[y].tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", w, h, 8, 0 if c == 1 else 2, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) +
+                chunk(b"IEND", b""))
+    return path
+
+
 def sample_pairs(labels, n, positive_share, rng):
     """``(a, b, same)``: ``n`` anchor indices, partners that share the anchor's class with probability
     ``positive_share`` (never the anchor itself) and otherwise come from another class, and the 0/1 targets.
