@@ -1,7 +1,7 @@
 """Losses: each returns one value per example, shape ``(batch,)``; the loop sums them."""
 from mxnet.gluon.loss import Loss
 
-from .ops import row_sum
+from .rowsum import row_sum
 
 
 class SquaredLoss(Loss):

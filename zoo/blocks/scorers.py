@@ -2,7 +2,7 @@
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
-from .ops import row_sum
+from .rowsum import row_sum
 
 
 class DotScorer(HybridBlock):

@@ -2,7 +2,7 @@
 import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
 
-from .ops import row_sum
+from .rowsum import row_sum
 
 
 class EmbeddingTower(HybridBlock):
