@@ -93,7 +93,7 @@ class EpochStats(Hook):
 # What defines a run: a resumed run must have the same (``--resume`` refuses a difference, naming the keys). Every
 # other key (train.epochs, train.progress, train.patience, optim.lr, ...) may change on resume.
 DEFINING = {"data": None, "model": None, "optim": ("name",), "train": ("seed", "kvstore")}
-NOT_DEFINING = {"data": ("root",)}  # where the files are: the id maps saved with the run check they are the same
+NOT_DEFINING = {"data": ("root", "paths")}  # where the files are: the saved id maps or vocabulary check the content
 
 
 def fingerprint(cfg):
