@@ -122,10 +122,41 @@ class Run:
             raise KeyError("unknown user %r: raw user ids run from %d to %d" % (
                 user, ds.user_map.ids[0], ds.user_map.ids[-1]))
         index = ds.user_map.index([user])[0]
+        if ds.task == "ranking":  # the model scores the whole catalog; the user's training positives are left out
+            scores = predict(self.model, ds.inputs([index]), mx.cpu())[0]
+            indptr, liked = ds.positives["train"]
+            items = np.setdiff1d(np.flatnonzero(ds.candidates), liked[indptr[index]:indptr[index + 1]])
+            return self._items(items.astype(np.int32), scores[items], k)
         items = np.setdiff1d(np.arange(ds.meta["num_items"], dtype=np.int32), ds.rated(index))
         scores = np.clip(predict(self.model, (np.full(len(items), index, np.int32), items), mx.cpu()),
                          *ds.rating_range)
         return self._items(items, scores, k)
+
+    def fold_in_liked(self, items, reg=1.0):
+        """A new user of a ranking run from the raw ids of items they liked, items frozen: the user vector ``u``
+        that fits score 1 on those items and 0 on the rest of the catalog, in closed form
+        (``u = (V^T V + reg I)^-1 V^T y``, ``V`` the item vectors). Returns a :class:`FoldedUser` whose scores
+        add the item biases; it recommends among the items not liked."""
+        ds = self.dataset
+        if ds.task != "ranking" or type(self.model).__name__ != "RankingMF" or self.model.meta.get("history"):
+            raise ValueError("fold_in_liked solves for a ranking_mf user vector (without history); %s is a %s run"
+                             % (self.run_dir, self.cfg.model.name))
+        if not len(items):
+            raise ValueError("fold_in_liked needs at least one liked item")
+        unknown = [i for i in items if i not in ds.item_map]
+        if unknown:
+            raise KeyError("unknown item %r" % unknown[0])
+        catalog = np.flatnonzero(ds.candidates).astype(np.int32)
+        nd_items = mx.nd.array(catalog, dtype="int32")
+        v = self.model.item_tower(nd_items).asnumpy().astype(np.float64)                 # (catalog, dim)
+        bias = (self.model.item_bias(nd_items).asnumpy()[:, 0] if self.model.item_bias is not None
+                else np.zeros(len(catalog)))
+        liked = np.isin(catalog, ds.item_map.index(items))
+        vector = np.linalg.solve(v.T @ v + reg * np.eye(v.shape[1]), v.T @ liked.astype(np.float64))
+        scores = np.full(ds.meta["num_items"], -np.inf)
+        scores[catalog] = v @ vector + bias
+        return FoldedUser(self, vector, 0.0, set(catalog[liked].tolist()), None, None, None, scores=scores,
+                          clip=False)
 
     def _require(self, array, what, kind):
         if array not in self.arrays:
@@ -289,16 +320,18 @@ def _check_k(k):
 class FoldedUser:
     """A user fitted after training by :meth:`Run.fold_in`."""
 
-    def __init__(self, run, vector, bias, rated, item_vectors, item_bias, offset):
-        self.run, self.vector, self.bias, self.rated = run, vector, bias, rated
-        self._scores = item_vectors @ vector + bias + item_bias + offset
+    def __init__(self, run, vector, bias, rated, item_vectors, item_bias, offset, scores=None, clip=True):
+        self.run, self.vector, self.bias, self.rated, self.clip = run, vector, bias, rated, clip
+        self._scores = item_vectors @ vector + bias + item_bias + offset if scores is None else scores
+
+    def _bounded(self, scores):
+        return np.clip(scores, *self.run.dataset.rating_range) if self.clip else scores
 
     def predict(self, items):
-        """Predicted ratings of raw item ids, clipped to the rating range."""
-        ds = self.run.dataset
-        return np.clip(self._scores[ds.item_map.index(items)], *ds.rating_range)
+        """Predicted ratings (a rating run: clipped to the rating range) or scores of raw item ids."""
+        return self._bounded(self._scores[self.run.dataset.item_map.index(items)])
 
     def recommend(self, k=10):
-        """``[(raw item id, predicted rating, title)]`` among the items the user did not rate."""
-        items = np.array(sorted(set(range(len(self._scores))) - self.rated), dtype=np.int32)
-        return self.run._items(items, np.clip(self._scores[items], *self.run.dataset.rating_range), k)
+        """``[(raw item id, predicted rating or score, title)]`` among the items the user did not rate or like."""
+        items = np.array(sorted(set(np.flatnonzero(np.isfinite(self._scores)).tolist()) - self.rated), np.int32)
+        return self.run._items(items, self._bounded(self._scores[items]), k)

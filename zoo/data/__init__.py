@@ -2,6 +2,7 @@
 from .download import DataError
 from .movielens import MovieLens
 from .images import ImagePairs
+from .implicit import MovieLensImplicit
 from .text import TextCorpus
 
-__all__ = ["DataError", "ImagePairs", "MovieLens", "TextCorpus"]
+__all__ = ["DataError", "ImagePairs", "MovieLens", "MovieLensImplicit", "TextCorpus"]

@@ -2,6 +2,7 @@
 runs the model through the public methods every model of that task has:
 
 - ``ratings``: ``model(*inputs)`` -> predicted ratings ``(batch,)`` (``dataset.inputs(users, items)``).
+- ``ranking``: ``model(*dataset.inputs(users))`` -> scores of every catalog item ``(batch, num_items)``.
 - ``words``: ``model.embeddings()`` -> word vectors ``(vocab, dim)``.
 - ``image_retrieval``: ``model.embed(images)`` and ``model.embed_b(images)`` -> ``(N, dim)`` (the left and right
   embeddings; ``model.symmetric`` when they are one), and ``model.score(u, v)`` -> ``(N,)`` for embeddings of
@@ -14,6 +15,7 @@ import numpy as np
 from ..registry import Registry
 from .inference import predict
 from .metrics import recall_at_k, regression_metrics, roc_auc
+from .ranking import ranking_metrics
 from .words import analogy_score, similarity_score
 
 EVALUATORS = Registry("evaluation task")
@@ -80,3 +82,17 @@ class RetrievalEvaluator(Evaluator):
         if ds.labels is None:
             return dict(regression_metrics(scores, target), pair_auc=roc_auc(scores, target > np.median(target)))
         return dict(recall_at_k(left, ds.labels[idx]), pair_auc=roc_auc(scores, target))
+
+
+@EVALUATORS.register("ranking")
+class RankingEvaluator(Evaluator):
+    """Precision, recall, NDCG and hit rate at the dataset's K over its users (see :mod:`zoo.eval.ranking`):
+    candidates are the catalog minus each user's training positives."""
+
+    def __call__(self, model, split):
+        ds = self.dataset
+
+        def score(rows):
+            return self.predict(model, *ds.inputs(rows))
+        return ranking_metrics(score, ds.positives["train"], ds.positives[split], ds.meta["num_items"], ds.ks,
+                               ds.candidates, ds.block)

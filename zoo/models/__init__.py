@@ -7,7 +7,8 @@ penalty or None), ``create(...)`` from plain arguments, ``from_config(cfg, meta)
 """
 from .mf import ImplicitUserTower, MatrixFactorization, SVDpp
 from .objective import Objective
+from .ranking import RankingMF
 from .siamese import SiameseNet
 from .skipgram import SkipGram
 
-__all__ = ["ImplicitUserTower", "MatrixFactorization", "Objective", "SVDpp", "SiameseNet", "SkipGram"]
+__all__ = ["ImplicitUserTower", "MatrixFactorization", "Objective", "RankingMF", "SVDpp", "SiameseNet", "SkipGram"]

@@ -1,0 +1,75 @@
+"""Top-K recommendation: the implicit-feedback data, the ranking model's loss, and a run end to end."""
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+
+from conftest import ROOT, low_rank_ratings, write_ratings_csv
+from zoo.data import MovieLensImplicit
+from zoo.models import Objective, RankingMF
+
+
+def test_positives_candidates_and_history(ratings_dir):
+    ds = MovieLensImplicit(positive_threshold=4.0, history=True, root=ratings_dir)
+    r = ds.ratings
+    for split, idx in ds.splits.items():
+        assert (r.ratings[idx] >= 4.0).all() and set(idx) <= set(r.splits[split])
+    assert ds.candidates.sum() == len(np.unique(r.items[r.splits["train"]]))
+    indptr, items = ds.positives["train"]
+    u = 3
+    liked = set(items[indptr[u]:indptr[u + 1]].tolist())
+    assert liked == set(r.items[ds.splits["train"]][r.users[ds.splits["train"]] == u].tolist())
+    row = ds.history[u]
+    assert set(np.flatnonzero(row).tolist()) == liked and np.isclose((row ** 2).sum(), 1.0)
+    users, history, targets = next(iter(ds.batches("train", 16)))
+    assert users.dtype == targets.dtype == np.int32 and history.shape == (16, ds.meta["num_items"])
+
+
+def test_softmax_loss_against_numpy(hybridize):
+    mx.random.seed(0)
+    model = RankingMF.create(5, 7, dim=3, reg=0.1, init_scale=0.5)
+    model.initialize()
+    model.item_bias.embedding.weight.set_data(mx.nd.random.normal(shape=(7, 1)))
+    objective = Objective(model)
+    if hybridize:
+        objective.hybridize()
+    users, items = np.array([0, 3, 3]), np.array([6, 1, 2])
+    got = objective(mx.nd.array(users), mx.nd.array(items)).asnumpy()
+    u = model.user_tower.embedding.weight.data().asnumpy()[users]
+    v = model.item_tower.embedding.weight.data().asnumpy()
+    b = model.item_bias.embedding.weight.data().asnumpy()[:, 0]
+    scores = u @ v.T + b
+    log_softmax = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    want = -log_softmax[np.arange(3), items] + 0.1 * (u ** 2).sum(axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_train_recommend_and_fold_in_end_to_end(tmp_path):
+    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
+    out = str(tmp_path / "run")
+    proc = subprocess.run([sys.executable, "tools/train.py", "--config", "configs/movielens_ranking.yaml", "--out",
+                           out, "data.root=" + root, "train.epochs=3", "train.progress=false", "eval.k=[5]"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "tools/recommend.py", out, "--user", "1", "-k", "4"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and len(proc.stdout.strip().splitlines()) == 4, proc.stderr
+    code = r'''
+import zoo
+run = zoo.load_run(%r)
+ds = run.dataset
+indptr, liked = ds.positives["train"]
+user = int(ds.user_map.index([1])[0])
+mine = {int(ds.item_map.ids[i]) for i in liked[indptr[user]:indptr[user + 1]]}
+top = run.recommend(1, k=10)
+assert len(top) == 10 and not {item for item, _, _ in top} & mine, "a training positive was recommended"
+new = run.fold_in_liked(sorted(mine)[:5])
+picks = new.recommend(k=10)
+assert len(picks) == 10 and not {item for item, _, _ in picks} & set(sorted(mine)[:5])
+print("ok")
+''' % out
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
