@@ -29,7 +29,7 @@ setup(
         "test": ["pytest>=7", "hypothesis", "gensim>=4.3,<4.4", "onnx>=1.15,<1.19", "onnxruntime>=1.16,<1.33",
                  "matplotlib>=3.5,<3.10"],
         # peers for tools/bench.py; pinned to releases that work with numpy < 1.24
-        "bench": ["gensim>=4.3,<4.4", "scikit-surprise==1.1.4", "pandas<2.1"],
+        "bench": ["gensim>=4.3,<4.4", "scikit-surprise==1.1.4", "pandas<2.1", "implicit>=0.7,<0.8"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -3,6 +3,7 @@
     python tools/bench.py mf --data-root ../shared/data/movielens/ml-latest-small
     python tools/bench.py mf --synthetic [--ratings 20000000]
     python tools/bench.py word2vec --data-root ../shared/data/text [--epochs 5]
+    python tools/bench.py rank --data-root ../shared/data/movielens/ml-latest-small
 
 Each system runs in its own child process, one after the other, so that each peak RSS is its own. Peers come
 from the ``bench`` extra: ``pip install -e ".[cpu,bench]"`` (scikit-surprise, gensim).
@@ -217,6 +218,22 @@ def fmt(value):
     return "-" if value is None else str(value)
 
 
+def bench_rank(args):
+    """zoo's ranking config against popularity, EASE, implicit (ALS, BPR) and LightFM (WARP, BPR)."""
+    import bench_rank as peers
+    common = dict(data_root=args.data_root, seed=args.seed)
+    ours = isolated(peers.zoo_rank, extra=args.zoo, **common)
+    rows = [ours, isolated(peers.popularity, **common), isolated(peers.ease, **common),
+            isolated(peers.implicit_model, kind="ALS", **common), isolated(peers.implicit_model, kind="BPR", **common),
+            isolated(peers.lightfm_model, loss="warp", **common), isolated(peers.lightfm_model, loss="bpr", **common)]
+    fitted = [r for r in rows[1:] if "error" not in r and not r["system"].startswith(("popularity", "EASE"))]
+    if fitted:
+        best = max(fitted, key=lambda r: r["ndcg@10"])
+        rows.append(dict(ratio(ours, best, ("ndcg@10", "seconds")), system="ratio zoo/" + best["system"]))
+    table(rows, ["system", "ndcg@10", "recall@10", "precision@10", "seconds", "peak_rss_mb", "error"])
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
@@ -240,6 +257,10 @@ def main(argv=None):
     w2v.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "text"))
     w2v.add_argument("--epochs", type=int, default=5)
     w2v.add_argument("--zoo", nargs="*", default=[], metavar="key=value", help="overrides for zoo's config")
+    rank = sub.add_parser("rank")
+    rank.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "movielens", "ml-latest-small"))
+    rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--zoo", nargs="*", default=[], metavar="key=value", help="overrides for zoo's config")
     args = parser.parse_args(argv)
     print("machine: %d cores; python %s" % (os.cpu_count(), sys.version.split()[0]))
     if args.task == "mf" and args.synthetic:
@@ -261,6 +282,8 @@ def main(argv=None):
         table(ours + [peer] + ratios, ["system", "rmse", "seconds", "seconds_to_final", "ratings_per_s",
                                        "peak_rss_mb", "error"])
         return 0
+    if args.task == "rank":
+        return bench_rank(args)
     ours = isolated(zoo_word2vec, data_root=args.data_root, epochs=args.epochs, extra=args.zoo)
     peer = isolated(gensim_word2vec, data_root=args.data_root, epochs=args.epochs)
     keys = ("wordsim353", "analogy", "seconds", "words_per_s", "peak_rss_mb")

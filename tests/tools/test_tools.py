@@ -1,10 +1,11 @@
 """The command-line tools end to end, in subprocesses, on tiny files the tests write."""
 import json
 import os
+import sys
 
 import yaml
 
-from conftest import mf_config, run_tool
+from conftest import ROOT, mf_config, run_tool
 
 
 def read_json(path):
@@ -176,3 +177,15 @@ def test_plot_panels_put_the_loss_first_and_leave_bookkeeping_out():
                 "analogy.accuracy": 0.1}]
     assert panels(records) == [("loss", ["train.loss"]), ("accuracy", ["analogy.accuracy"]), ("mae", ["valid.mae"]),
                                ("rmse", ["valid.rmse"])]
+
+
+def test_rank_peers_score_on_zoos_protocol(ratings_dir):
+    """The ranking bench's peers on a small file: each is scored by zoo's metrics on the same split."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import bench_rank
+    pop = bench_rank.popularity(ratings_dir, 0)
+    ease = bench_rank.ease(ratings_dir, 0)
+    assert 0 < pop["ndcg@10"] < 1 and 0 < ease["ndcg@10"] < 1 and ease["system"].startswith("EASE (lambda")
+    assert ease["ndcg@10"] > pop["ndcg@10"]  # low-rank tastes: item-item beats popularity
+    als = bench_rank.implicit_model(ratings_dir, 0, "ALS")
+    assert "error" in als or 0 < als["ndcg@10"] < 1

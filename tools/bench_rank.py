@@ -1,0 +1,119 @@
+"""Top-K recommendation peers for ``tools/bench.py rank``: each fits on the training positives of
+``movielens_implicit`` (seed, split and threshold as zoo's config) and is scored by zoo's ranking metrics, so every
+system sees the same candidates and exclusions. Each function runs in its own process (bench.isolated)."""
+import os
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _data(data_root, seed):
+    from zoo.data import MovieLensImplicit
+    return MovieLensImplicit(root=data_root, seed=seed, k=(10,))
+
+
+def _matrix(ds):
+    """The training positives as a users x items 0/1 matrix (dense: ml-latest-small is 610 x 9,724)."""
+    indptr, items = ds.positives["train"]
+    x = np.zeros((ds.meta["num_users"], ds.meta["num_items"]), np.float32)
+    x[np.repeat(np.arange(len(indptr) - 1), np.diff(indptr)), items] = 1.0
+    return x
+
+
+def _scored(name, ds, score, fit_seconds, split="test"):
+    from zoo.eval.ranking import ranking_metrics
+    m = ranking_metrics(score, ds.positives["train"], ds.positives[split], ds.meta["num_items"], (10,),
+                        ds.candidates)
+    return {"system": name, "ndcg@10": m["ndcg@10"], "recall@10": m["recall@10"],
+            "precision@10": m["precision@10"], "seconds": fit_seconds}
+
+
+def zoo_rank(data_root, seed, config="movielens_ranking.yaml", extra=()):
+    """zoo's whole training run (operator loading, data, every epoch with its evaluation, checkpoints)."""
+    import json
+    import logging
+    from zoo.config import load_config
+    from zoo.pipeline import train
+    logging.disable(logging.WARNING)
+    cfg = load_config(os.path.join(ROOT, "configs", config),
+                      ["data.root=%s" % data_root, "data.seed=%d" % seed, "train.progress=false"] + list(extra))
+    run = "/tmp/zoo-bench-rank-%d" % os.getpid()
+    started = time.time()
+    results = train(cfg, run, overwrite=True)
+    seconds = time.time() - started
+    test = results["test"]
+    return {"system": "zoo " + config, "ndcg@10": test["ndcg@10"], "recall@10": test["recall@10"],
+            "precision@10": test["precision@10"], "seconds": seconds}
+
+
+def popularity(data_root, seed):
+    ds = _data(data_root, seed)
+    started = time.time()
+    counts = _matrix(ds).sum(axis=0)
+    return _scored("popularity", ds, lambda rows: np.tile(counts, (len(rows), 1)), time.time() - started)
+
+
+def ease(data_root, seed, lambdas=(50.0, 100.0, 300.0, 1000.0)):
+    """EASE (Steck 2019): ``B = I - P diag(1/diag P)``, ``P = (X^T X + lambda I)^-1`` over the catalog, lambda
+    chosen on the validation part; seconds are the fits of all lambdas."""
+    ds = _data(data_root, seed)
+    x = _matrix(ds).astype(np.float64)
+    catalog = np.flatnonzero(ds.candidates)
+    xc = x[:, catalog]
+    started, best = time.time(), None
+    for lam in lambdas:
+        gram = xc.T @ xc
+        gram[np.diag_indices_from(gram)] += lam
+        p = np.linalg.inv(gram)
+        b = p / -np.diag(p)
+        b[np.diag_indices_from(b)] = 0.0
+        scores = np.full(x.shape, -np.inf)
+        scores[:, catalog] = xc @ b
+        valid = _scored("", ds, lambda rows: scores[rows], 0.0, split="valid")["ndcg@10"]
+        if best is None or valid > best[0]:
+            best = (valid, lam, scores)
+    seconds = time.time() - started
+    _, lam, scores = best
+    return _scored("EASE (lambda %g, chosen on valid)" % lam, ds, lambda rows: scores[rows], seconds)
+
+
+def implicit_model(data_root, seed, kind):
+    """implicit's ALS or BPR with 64 factors and its other defaults."""
+    try:
+        import implicit
+        from scipy.sparse import csr_matrix
+    except ImportError:
+        return {"system": "implicit %s" % kind, "error": "not installed: pip install implicit"}
+    ds = _data(data_root, seed)
+    users_items = csr_matrix(_matrix(ds))
+    cls = implicit.als.AlternatingLeastSquares if kind == "ALS" else implicit.bpr.BayesianPersonalizedRanking
+    from threadpoolctl import threadpool_limits
+    started = time.time()
+    with threadpool_limits(1, "blas"):  # as implicit asks: its own threads, BLAS on one
+        model = cls(factors=64, random_state=seed)
+        model.fit(users_items, show_progress=False)
+    seconds = time.time() - started
+    u, v = np.asarray(model.user_factors), np.asarray(model.item_factors)
+    return _scored("implicit %s (64 factors)" % kind, ds, lambda rows: u[rows] @ v.T, seconds)
+
+
+def lightfm_model(data_root, seed, loss):
+    """LightFM with 64 components and its other defaults (10 epochs)."""
+    try:
+        from lightfm import LightFM
+        from scipy.sparse import coo_matrix
+    except ImportError:
+        return {"system": "LightFM %s" % loss, "error": "not installed: pip install setuptools wheel cython, then "
+                "pip install --no-build-isolation lightfm"}
+    ds = _data(data_root, seed)
+    interactions = coo_matrix(_matrix(ds))
+    model = LightFM(no_components=64, loss=loss, random_state=seed)
+    started = time.time()
+    model.fit(interactions, epochs=10, num_threads=os.cpu_count())
+    seconds = time.time() - started
+    u, v = model.user_embeddings, model.item_embeddings
+    ub, vb = model.user_biases, model.item_biases
+    return _scored("LightFM %s (64 components)" % loss, ds, lambda rows: u[rows] @ v.T + vb + ub[rows, None],
+                   seconds)
