@@ -133,13 +133,15 @@ class Run:
         return self._items(items, scores, k)
 
     def fold_in_liked(self, items, reg=1.0):
-        """A new user of a ranking run from the raw ids of items they liked, items frozen: the user vector ``u``
-        that fits score 1 on those items and 0 on the rest of the catalog, in closed form
-        (``u = (V^T V + reg I)^-1 V^T y``, ``V`` the item vectors). Returns a :class:`FoldedUser` whose scores
-        add the item biases; it recommends among the items not liked."""
+        """A new user of a ranking run from the raw ids of items they liked, every trained parameter frozen. With
+        a history tower (``data.history``) the user vector is that tower's embedding of the liked items (the
+        user's own id vector, which a new user lacks, left at zero); without one, the vector ``u`` that fits
+        score 1 on the liked items and 0 on the rest of the catalog, in closed form (``u = (V^T V + reg I)^-1 V^T
+        y``, ``V`` the item vectors). Returns a :class:`FoldedUser` whose scores add the item biases; it
+        recommends among the items not liked."""
         ds = self.dataset
-        if ds.task != "ranking" or type(self.model).__name__ != "RankingMF" or self.model.meta.get("history"):
-            raise ValueError("fold_in_liked solves for a ranking_mf user vector (without history); %s is a %s run"
+        if ds.task != "ranking" or type(self.model).__name__ != "RankingMF":
+            raise ValueError("fold_in_liked solves for a ranking_mf user; %s is a %s run"
                              % (self.run_dir, self.cfg.model.name))
         if not len(items):
             raise ValueError("fold_in_liked needs at least one liked item")
@@ -152,7 +154,13 @@ class Run:
         bias = (self.model.item_bias(nd_items).asnumpy()[:, 0] if self.model.item_bias is not None
                 else np.zeros(len(catalog)))
         liked = np.isin(catalog, ds.item_map.index(items))
-        vector = np.linalg.solve(v.T @ v + reg * np.eye(v.shape[1]), v.T @ liked.astype(np.float64))
+        if self.model.meta.get("history"):
+            row = np.zeros(ds.meta["num_items"], np.float32)
+            row[ds.item_map.index(items)] = 1.0 / np.sqrt(len(items))      # scaled as the data scales histories
+            weights = self.model.user_tower.items.data().asnumpy()           # (dim, num_items)
+            vector = (weights @ row).astype(np.float64)
+        else:
+            vector = np.linalg.solve(v.T @ v + reg * np.eye(v.shape[1]), v.T @ liked.astype(np.float64))
         scores = np.full(ds.meta["num_items"], -np.inf)
         scores[catalog] = v @ vector + bias
         return FoldedUser(self, vector, 0.0, set(catalog[liked].tolist()), None, None, None, scores=scores,

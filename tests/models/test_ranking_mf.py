@@ -73,3 +73,26 @@ print("ok")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=ROOT))
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_fold_in_with_a_history_tower_is_the_towers_embedding(tmp_path):
+    """A new user who liked a known user's training positives scores the catalog as that user's history part
+    does (the id embedding, which a new user lacks, set to zero)."""
+    import zoo
+    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
+    out = str(tmp_path / "run")
+    proc = subprocess.run([sys.executable, "tools/train.py", "--config", "configs/movielens_ranking.yaml", "--out",
+                           out, "data.root=" + root, "train.epochs=2", "train.progress=false", "eval.k=[5]"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    run = zoo.load_run(out)
+    ds = run.dataset
+    indptr, liked = ds.positives["train"]
+    user = 2
+    raw = [int(i) for i in ds.item_map.ids[liked[indptr[user]:indptr[user + 1]]]]
+    new = run.fold_in_liked(raw)
+    model = run.model
+    model.user_tower.user_tower.embedding.weight.data()[user] = 0   # the known user without its id vector
+    want = model(*[mx.nd.array(a) for a in ds.inputs([user])]).asnumpy()[0]
+    catalog = np.flatnonzero(ds.candidates)
+    np.testing.assert_allclose(new._scores[catalog], want[catalog], rtol=1e-4, atol=1e-5)
