@@ -11,6 +11,17 @@ from zoo.data import MovieLensImplicit
 from zoo.models import Objective, RankingMF
 
 
+def train_ranking(tmp_path, epochs):
+    """``configs/movielens_ranking.yaml`` trained by tools/train.py on a small file; returns the run folder."""
+    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
+    out = str(tmp_path / "run")
+    proc = subprocess.run([sys.executable, "tools/train.py", "--config", "configs/movielens_ranking.yaml", "--out",
+                           out, "data.root=" + root, "train.epochs=%d" % epochs, "train.progress=false",
+                           "eval.k=[5]"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
 def test_positives_candidates_and_history(ratings_dir):
     ds = MovieLensImplicit(positive_threshold=4.0, history=True, root=ratings_dir)
     r = ds.ratings
@@ -47,12 +58,7 @@ def test_softmax_loss_against_numpy(hybridize):
 
 
 def test_train_recommend_and_fold_in_end_to_end(tmp_path):
-    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
-    out = str(tmp_path / "run")
-    proc = subprocess.run([sys.executable, "tools/train.py", "--config", "configs/movielens_ranking.yaml", "--out",
-                           out, "data.root=" + root, "train.epochs=3", "train.progress=false", "eval.k=[5]"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    out = train_ranking(tmp_path, epochs=3)
     proc = subprocess.run([sys.executable, "tools/recommend.py", out, "--user", "1", "-k", "4"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and len(proc.stdout.strip().splitlines()) == 4, proc.stderr
@@ -79,12 +85,7 @@ def test_fold_in_with_a_history_tower_is_the_towers_embedding(tmp_path):
     """A new user who liked a known user's training positives scores the catalog as that user's history part
     does (the id embedding, which a new user lacks, set to zero)."""
     import zoo
-    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
-    out = str(tmp_path / "run")
-    proc = subprocess.run([sys.executable, "tools/train.py", "--config", "configs/movielens_ranking.yaml", "--out",
-                           out, "data.root=" + root, "train.epochs=2", "train.progress=false", "eval.k=[5]"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    out = train_ranking(tmp_path, epochs=2)
     run = zoo.load_run(out)
     ds = run.dataset
     indptr, liked = ds.positives["train"]
