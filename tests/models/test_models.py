@@ -40,6 +40,11 @@ TINY = {
         "model": {"name": "ranking_mf", "dim": 4, "reg": 0.01},
         "data": {"name": "movielens_implicit", "root": root, "positive_threshold": 3.5, "history": True},
         "eval": {"k": [5]}},
+    "ranking_mf_per_user": lambda root: {
+        "model": {"name": "ranking_mf", "dim": 4, "loss": "multinomial"},
+        "data": {"name": "movielens_implicit", "root": root, "positive_threshold": 3.5, "history": True,
+                 "per_user": True, "input_dropout": 0.5},
+        "eval": {"k": [5]}},
     "skipgram": corpus,
     "skipgram_shared": lambda root: dict(corpus(root), data=dict(corpus(root)["data"], shared_negatives=True)),
     "siamese_cnn": lambda root: {"model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
@@ -200,6 +205,7 @@ def test_two_devices_give_the_parameters_of_one(name, data_root):
 
 # The final test metric of two short runs, one per device setup; BatchNorm per device is the one difference.
 FINAL_METRIC = {"ranking_mf": ("test", "ndcg@5", 1e-4), "ranking_mf_history": ("test", "ndcg@5", 1e-4),
+                "ranking_mf_per_user": ("test", "ndcg@5", 1e-4),
                 "mf": ("test", "rmse", 1e-4), "mf_towers": ("test", "rmse", 1e-4), "svdpp": ("test", "rmse", 1e-4),
                 "skipgram": ("wordsim353", "spearman", 1e-4), "skipgram_shared": ("wordsim353", "spearman", 1e-4),
                 "siamese_cnn": ("test", "recall@1", 0.1), "siamese_cnn_in_batch_pairs": ("test", "recall@1", 0.1),

@@ -97,3 +97,41 @@ def test_fold_in_with_a_history_tower_is_the_towers_embedding(tmp_path):
     want = model(*[mx.nd.array(a) for a in ds.inputs([user])]).asnumpy()[0]
     catalog = np.flatnonzero(ds.candidates)
     np.testing.assert_allclose(new._scores[catalog], want[catalog], rtol=1e-4, atol=1e-5)
+
+
+def test_multinomial_loss_against_numpy(hybridize):
+    from zoo.blocks import MultinomialLoss
+    loss = MultinomialLoss()
+    if hybridize:
+        loss.hybridize()
+    rng = np.random.default_rng(0)
+    scores, target = rng.normal(size=(3, 6)), (rng.random((3, 6)) < 0.4).astype(np.float32)
+    log_softmax = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(loss(mx.nd.array(scores), mx.nd.array(target)).asnumpy(),
+                               -(target * log_softmax).sum(axis=1), rtol=1e-5)
+
+
+def test_per_user_batches_hide_part_of_the_input(ratings_dir):
+    ds = MovieLensImplicit(positive_threshold=3.5, history=True, per_user=True, input_dropout=0.5, root=ratings_dir)
+    batches = list(ds.batches("train", 16, shuffle=True, seed=3))
+    users = np.concatenate([b[0] for b in batches])
+    assert len(users) == len(set(users.tolist())) == ds.num_examples("train")   # every user once an epoch
+    for users, history, targets in batches:
+        np.testing.assert_array_equal(targets, (ds.history[users] > 0).astype(np.float32))  # all positives
+        assert ((history > 0) <= (targets > 0)).all()                                    # input: a subset
+        kept = (history > 0).sum(axis=1)
+        assert np.allclose((history ** 2).sum(axis=1)[kept > 0], 1.0)                    # scaled by 1/sqrt(kept)
+    hidden = 1 - sum((b[1] > 0).sum() for b in batches) / sum(b[2].sum() for b in batches)
+    assert 0.4 < hidden < 0.6
+    first = [b[1] for b in ds.batches("train", 16, shuffle=True, seed=3)]
+    np.testing.assert_array_equal(first[0], batches[0][1])                             # a seed repeats
+
+
+def test_the_loss_and_the_batch_layout_must_agree(ratings_dir):
+    import pytest
+    from zoo.config import from_raw
+    from zoo.pipeline import build_dataset, build_model
+    cfg = from_raw({"model": {"name": "ranking_mf", "loss": "multinomial"},
+                    "data": {"name": "movielens_implicit", "root": ratings_dir, "history": True}})
+    with pytest.raises(ValueError, match="model.loss=multinomial needs data.per_user: true"):
+        build_model(cfg, build_dataset(cfg).meta)

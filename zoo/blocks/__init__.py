@@ -3,9 +3,10 @@ turn scores into a per-example training signal. Blocks know no config and no fus
 :mod:`zoo.fastpath`)."""
 from .towers import ConvTower, EmbeddingTower
 from .scorers import CandidateScorer, DotScorer, PairwiseCandidateScorer
-from .losses import ContrastiveLoss, EmbeddingPenalty, LogisticPairLoss, NegativeSamplingLoss, SquaredLoss
+from .losses import (ContrastiveLoss, EmbeddingPenalty, LogisticPairLoss, MultinomialLoss, NegativeSamplingLoss,
+                     SquaredLoss)
 from .sparse import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
 
 __all__ = ["EmbeddingTower", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
-           "SquaredLoss", "EmbeddingPenalty", "NegativeSamplingLoss", "LogisticPairLoss", "ContrastiveLoss",
+           "SquaredLoss", "EmbeddingPenalty", "NegativeSamplingLoss", "MultinomialLoss", "LogisticPairLoss", "ContrastiveLoss",
            "RowSparseEmbedding", "row_sparse_tables", "hybridize_dense", "dense_table"]

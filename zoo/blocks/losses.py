@@ -61,6 +61,20 @@ class NegativeSamplingLoss(Loss):
         return F.Activation(-pos, act_type="softrelu") + negatives
 
 
+class MultinomialLoss(Loss):
+    """Multinomial log-likelihood of a user's positives under a softmax over the catalog (Mult-DAE/VAE):
+    ``-sum_i target_i * log softmax(scores)_i``, one row per user instead of one per positive.
+
+    Inputs: ``scores`` and ``target`` (0/1 or weights) of shape ``(batch, num_items)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, scores, target):
+        return -row_sum(F, target * F.log_softmax(scores, axis=-1))
+
+
 class LogisticPairLoss(Loss):
     """Binary cross-entropy of ``sigmoid(scale * score + bias)`` against a 0/1 target, so the score of similar
     pairs is pushed up and of dissimilar pairs down. ``scale`` sharpens cosine scores, which lie in [-1, 1].

@@ -8,7 +8,7 @@ import typing
 
 import numpy as np
 
-from ..config import POSITIVE, each
+from ..config import POSITIVE, between, each
 from ..registry import DATASETS
 from .batches import iterate_batches, split_rows
 from .download import DataError
@@ -30,10 +30,12 @@ class MovieLensImplicit:
 
     @dataclasses.dataclass
     class Config(MovieLens.Config):
-        CHECKS = dict(MovieLens.Config.CHECKS)
+        CHECKS = dict(MovieLens.Config.CHECKS, input_dropout=between(0, 1, high_open=True))
         name: str = "movielens_implicit"
         positive_threshold: float = 4.0   # a rating at or above it is a positive
         history: bool = False             # add each user's training positives to every batch
+        per_user: bool = False            # a training row per user: (users, history, all its positives)
+        input_dropout: float = 0.0        # per_user: share of a user's positives hidden from its history input
 
     @dataclasses.dataclass
     class EvalConfig:
@@ -41,7 +43,8 @@ class MovieLensImplicit:
         k: typing.List[int] = dataclasses.field(default_factory=lambda: [10, 20])
         block: int = 1024                 # users scored at once (memory: block x catalog)
 
-    def __init__(self, positive_threshold=4.0, history=False, k=(10, 20), block=1024, **movielens):
+    def __init__(self, positive_threshold=4.0, history=False, per_user=False, input_dropout=0.0, k=(10, 20),
+                 block=1024, **movielens):
         self.ratings = MovieLens(**movielens)
         r = self.ratings
         liked = r.ratings >= positive_threshold
@@ -55,8 +58,12 @@ class MovieLensImplicit:
         self.positives = {name: positives(r.users[idx], r.items[idx], num_users)
                           for name, idx in self.splits.items()}
         self.ks, self.block = list(k), block
+        self.per_user, self.input_dropout = per_user, input_dropout
+        if per_user and not history:
+            raise DataError("data.per_user needs data.history: true (the rows of positives are the input)")
         self.history = self._history_matrix(num_users, num_items) if history else None
-        self.meta = {"num_users": num_users, "num_items": num_items, "history": bool(history)}
+        self.meta = {"num_users": num_users, "num_items": num_items, "history": bool(history),
+                     "per_user": bool(per_user)}
         self.user_map, self.item_map, self.titles = r.user_map, r.item_map, r.titles
 
     @classmethod
@@ -82,14 +89,34 @@ class MovieLensImplicit:
         return (users,) if self.history is None else (users, self.history[users])
 
     def num_examples(self, split):
+        if self.per_user and split == "train":
+            return int((np.diff(self.positives["train"][0]) > 0).sum())
         return len(self.splits[split])
 
     def batches(self, split, batch_size, shuffle=False, seed=0):
+        if self.per_user and split == "train":
+            yield from self._user_batches(batch_size, np.random.default_rng(seed) if shuffle else None)
+            return
         idx = self.splits[split]
         arrays = (self.ratings.users[idx], self.ratings.items[idx])
         rng = np.random.default_rng(seed) if shuffle else None
         for users, items in iterate_batches(arrays, batch_size, rng):
             yield self.inputs(users) + (items,)
+
+    def _user_batches(self, batch_size, rng):
+        """``(users, history, targets)``: each user with training positives once, ``targets`` its 0/1 row of
+        positives, ``history`` the same row with ``input_dropout`` of it hidden, scaled by 1 / sqrt(kept)."""
+        users = np.flatnonzero(np.diff(self.positives["train"][0]) > 0).astype(np.int32)
+        if rng is not None:
+            users = rng.permutation(users)
+        for start in range(0, len(users), batch_size):
+            rows = users[start:start + batch_size]
+            targets = (self.history[rows] > 0).astype(np.float32)
+            kept = targets
+            if self.input_dropout and rng is not None:
+                kept = targets * (rng.random(targets.shape) >= self.input_dropout)
+            history = kept / np.sqrt(np.maximum(kept.sum(axis=1, keepdims=True), 1.0))
+            yield rows, history.astype(np.float32), targets
 
     @staticmethod
     def split_batch(batch, parts):

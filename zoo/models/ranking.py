@@ -6,8 +6,8 @@ import mxnet as mx
 from mxnet.gluon import HybridBlock
 from mxnet.gluon.loss import SoftmaxCrossEntropyLoss
 
-from ..blocks import CandidateScorer, EmbeddingPenalty, EmbeddingTower
-from ..config import POSITIVE, at_least
+from ..blocks import CandidateScorer, EmbeddingPenalty, EmbeddingTower, MultinomialLoss
+from ..config import POSITIVE, at_least, one_of
 from ..registry import MODELS
 from .mf import ImplicitUserTower
 
@@ -40,12 +40,15 @@ class RankingMF(HybridBlock):
 
     @dataclasses.dataclass
     class Config:
-        CHECKS = {"dim": POSITIVE, "reg": at_least(0.0), "init_scale": at_least(0.0)}
+        CHECKS = {"dim": POSITIVE, "reg": at_least(0.0), "init_scale": at_least(0.0),
+                  "loss": one_of("softmax", "multinomial")}
         name: str = "ranking_mf"
         dim: int = 64
         item_bias: bool = True
         reg: float = 0.0
         init_scale: float = 0.05
+        loss: str = "softmax"      # softmax: a row per positive (data.per_user: false); multinomial: a row per
+                                   # user with all its positives (data.per_user: true)
 
     def __init__(self, user_tower, item_tower, num_items, item_bias=None, loss=None, penalty=None, **kwargs):
         super().__init__(**kwargs)
@@ -70,7 +73,8 @@ class RankingMF(HybridBlock):
         item = EmbeddingTower(num_items, cfg.dim, sparse_grad=False, init_scale=cfg.init_scale, prefix="item_")
         bias = EmbeddingTower(num_items, 1, sparse_grad=False, init_scale=0.0, prefix="item_bias_") \
             if cfg.item_bias else None
-        model = cls(user, item, num_items, bias, penalty=EmbeddingPenalty(cfg.reg) if cfg.reg else None,
+        loss = MultinomialLoss() if cfg.loss == "multinomial" else None
+        model = cls(user, item, num_items, bias, loss=loss, penalty=EmbeddingPenalty(cfg.reg) if cfg.reg else None,
                     prefix="ranking_")
         if history:
             model.input_names = ("users", "history")
@@ -78,6 +82,9 @@ class RankingMF(HybridBlock):
 
     @classmethod
     def from_config(cls, cfg, meta):
+        if (cfg.loss == "multinomial") != bool(meta.get("per_user")):
+            raise ValueError("model.loss=%s needs data.per_user: %s (a row per %s)" % (
+                cfg.loss, str(cfg.loss == "multinomial").lower(), "user" if cfg.loss == "multinomial" else "positive"))
         kwargs = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"}
         return cls.create(meta["num_users"], meta["num_items"], history=meta.get("history", False), **kwargs)
 
