@@ -32,7 +32,6 @@ def _scored(name, ds, score, fit_seconds, split="test"):
 
 def zoo_rank(data_root, seed, config="movielens_ranking.yaml", extra=()):
     """zoo's whole training run (operator loading, data, every epoch with its evaluation, checkpoints)."""
-    import json
     import logging
     from zoo.config import load_config
     from zoo.pipeline import train

@@ -139,8 +139,9 @@ class Run:
         score 1 on the liked items and 0 on the rest of the catalog, in closed form (``u = (V^T V + reg I)^-1 V^T
         y``, ``V`` the item vectors). Returns a :class:`FoldedUser` whose scores add the item biases; it
         recommends among the items not liked."""
+        from .models import RankingMF
         ds = self.dataset
-        if ds.task != "ranking" or type(self.model).__name__ != "RankingMF":
+        if ds.task != "ranking" or not isinstance(self.model, RankingMF):
             raise ValueError("fold_in_liked solves for a ranking_mf user; %s is a %s run"
                              % (self.run_dir, self.cfg.model.name))
         if not len(items):

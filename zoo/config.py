@@ -17,6 +17,7 @@ import typing
 import yaml
 
 from .paths import atomic_write
+from .plugins import import_plugin, resolve
 from .registry import DATASETS, MODELS, RegistryError
 
 
@@ -151,7 +152,6 @@ def load_config(path, overrides=(), imports=()):
         raise ConfigError("%s: the top level must be a mapping of sections (model, data, train, optim)" % path)
     given = {apply_override(raw, item): item for item in overrides}
     if imports:
-        from .plugins import import_plugin, resolve
         for item in imports:
             try:
                 import_plugin(item)
@@ -198,7 +198,6 @@ def from_raw(raw, source="<config>"):
     if not isinstance(imports, list) or not all(isinstance(i, str) for i in imports):
         raise ConfigError("%s: imports must be a list of Python files or modules" % source, key="imports")
     for item in imports:  # before the sections: a plugin registers the model the config names
-        from .plugins import import_plugin
         try:
             import_plugin(item)
         except ImportError as err:

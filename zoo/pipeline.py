@@ -98,9 +98,9 @@ NOT_DEFINING = {"data": ("root", "paths")}  # where the files are: the saved id 
 
 def fingerprint(cfg):
     """The config keys that define a run, ``{"data.seed": 0, ...}``."""
-    out = {}
+    out, everything = {}, cfg.to_dict()
     for section, keys in DEFINING.items():
-        values = cfg.to_dict()[section]
+        values = everything[section]
         for key in keys or values:
             if key not in NOT_DEFINING.get(section, ()):
                 out["%s.%s" % (section, key)] = values[key]

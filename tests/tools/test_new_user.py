@@ -1,7 +1,6 @@
 """The new user's path: tools from another folder, plugin models everywhere, the API's input checks, --help."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 

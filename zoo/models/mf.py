@@ -6,7 +6,7 @@ import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, SquaredLoss
-from ..config import NON_NEGATIVE, POSITIVE, at_least, between, each, one_of
+from ..config import POSITIVE, at_least, between, each, one_of
 from ..registry import MODELS
 
 
