@@ -219,17 +219,34 @@ def fmt(value):
 
 
 def bench_rank(args):
-    """zoo's ranking config against popularity, EASE, implicit (ALS, BPR) and LightFM (WARP, BPR)."""
+    """zoo's ranking config against popularity, EASE, implicit (ALS, BPR) and LightFM (WARP, BPR) (``--memory``:
+    the evaluation's peak memory instead). With
+    ``--repeat N``, zoo and the fitted peers run N times each (this machine drifts 10-20%): every run is printed,
+    with a ratio row per run against the run of the same number of the best fitted peer (by NDCG@10)."""
     import bench_rank as peers
     common = dict(data_root=args.data_root, seed=args.seed)
-    ours = isolated(peers.zoo_rank, extra=args.zoo, **common)
-    rows = [ours, isolated(peers.popularity, **common), isolated(peers.ease, **common),
-            isolated(peers.implicit_model, kind="ALS", **common), isolated(peers.implicit_model, kind="BPR", **common),
-            isolated(peers.lightfm_model, loss="warp", **common), isolated(peers.lightfm_model, loss="bpr", **common)]
-    fitted = [r for r in rows[1:] if "error" not in r and not r["system"].startswith(("popularity", "EASE"))]
-    if fitted:
-        best = max(fitted, key=lambda r: r["ndcg@10"])
-        rows.append(dict(ratio(ours, best, ("ndcg@10", "seconds")), system="ratio zoo/" + best["system"]))
+    if args.memory:
+        rows = [isolated(peers.eval_memory, **common),
+                isolated(peers.eval_memory, num_users=args.memory_users, num_items=args.memory_items, **common)]
+        table(rows, ["system", "users", "seconds", "peak_rss_mb", "error"])
+        return 0
+    fits = [(peers.implicit_model, dict(kind="ALS")), (peers.implicit_model, dict(kind="BPR")),
+            (peers.lightfm_model, dict(loss="warp")), (peers.lightfm_model, dict(loss="bpr"))]
+    runs = []  # per repeat: (zoo's row, the fitted peers' rows)
+    for r in range(args.repeat):
+        ours = isolated(peers.zoo_rank, extra=args.zoo, **common)
+        fitted = [isolated(fn, **kwargs, **common) for fn, kwargs in fits]
+        if args.repeat > 1:
+            for row in [ours] + fitted:
+                row["system"] += " (run %d)" % (r + 1)
+        runs.append((ours, fitted))
+    rows = [row for ours, fitted in runs for row in [ours] + fitted]
+    rows += [isolated(peers.popularity, **common), isolated(peers.ease, **common)]
+    for ours, fitted in runs:
+        fitted = [row for row in fitted if "error" not in row]
+        if fitted and "error" not in ours:
+            best = max(fitted, key=lambda row: row["ndcg@10"])
+            rows.append(dict(ratio(ours, best, ("ndcg@10", "seconds")), system="ratio zoo/" + best["system"]))
     table(rows, ["system", "ndcg@10", "recall@10", "precision@10", "seconds", "peak_rss_mb", "error"])
     return 0
 
@@ -260,6 +277,11 @@ def main(argv=None):
     rank = sub.add_parser("rank")
     rank.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "movielens", "ml-latest-small"))
     rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--repeat", type=int, default=1, help="runs of zoo and of each fitted peer")
+    rank.add_argument("--memory", action="store_true", help="peak memory of the ranking evaluation instead: "
+                      "ml-latest-small and a synthetic catalog")
+    rank.add_argument("--memory-users", type=int, default=100_000)
+    rank.add_argument("--memory-items", type=int, default=60_000)
     rank.add_argument("--zoo", nargs="*", default=[], metavar="key=value", help="overrides for zoo's config")
     args = parser.parse_args(argv)
     print("machine: %d cores; python %s" % (os.cpu_count(), sys.version.split()[0]))

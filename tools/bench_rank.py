@@ -58,14 +58,15 @@ def ease(data_root, seed, lambdas=(50.0, 100.0, 300.0, 1000.0)):
     """EASE (Steck 2019): ``B = I - P diag(1/diag P)``, ``P = (X^T X + lambda I)^-1`` over the catalog, lambda
     chosen on the validation part; seconds are the fits of all lambdas."""
     ds = _data(data_root, seed)
-    x = _matrix(ds).astype(np.float64)
+    x = _matrix(ds)
     catalog = np.flatnonzero(ds.candidates)
     xc = x[:, catalog]
     started, best = time.time(), None
+    gram0 = xc.T @ xc
     for lam in lambdas:
-        gram = xc.T @ xc
+        gram = gram0.copy()
         gram[np.diag_indices_from(gram)] += lam
-        p = np.linalg.inv(gram)
+        p = np.linalg.inv(gram)  # float32: lambda >= 50 keeps it well conditioned
         b = p / -np.diag(p)
         b[np.diag_indices_from(b)] = 0.0
         scores = np.full(x.shape, -np.inf)
@@ -116,3 +117,52 @@ def lightfm_model(data_root, seed, loss):
     ub, vb = model.user_biases, model.item_biases
     return _scored("LightFM %s (64 components)" % loss, ds, lambda rows: u[rows] @ v.T + vb + ub[rows, None],
                    seconds)
+
+
+def eval_memory(data_root, seed, num_users=0, num_items=0, per_user=50, dim=48):
+    """Peak memory of the ranking evaluation (the catalog scored in blocks of ``eval.block`` users): the shipped
+    config's model on ``data_root`` (``num_users == 0``), or a synthetic catalog of ``num_users`` x ``num_items``
+    with ``per_user`` training and ``per_user / 10`` test positives a user and an untrained model of the same
+    kind (history tower). The process's peak RSS is the figure; ``seconds`` is the evaluation's wall time."""
+    import logging
+    import mxnet as mx
+    from zoo.data.positives import entries
+    from zoo.eval.ranking import positives, ranking_metrics
+    from zoo.models import RankingMF
+    from zoo.ops.arrays import as_ndarray
+    from zoo.rows import SparseRows
+    logging.disable(logging.WARNING)
+    if not num_users:
+        from zoo.config import load_config
+        from zoo.eval.tasks import evaluator_for
+        from zoo.pipeline import build_dataset, build_model
+        cfg = load_config(os.path.join(ROOT, "configs", "movielens_ranking.yaml"),
+                          ["data.root=%s" % data_root, "data.seed=%d" % seed])
+        ds = build_dataset(cfg)
+        model = build_model(cfg, ds.meta)
+        model.initialize()
+        model.hybridize(static_alloc=True)
+        started = time.time()
+        metrics = evaluator_for(ds, mx.cpu(), cfg.train.eval_batch_size)(model, "test")
+        return {"system": "evaluation, ml-latest-small %d x %d" % (ds.meta["num_users"], ds.meta["num_items"]),
+                "users": metrics["users"], "seconds": time.time() - started}
+    rng = np.random.default_rng(seed)
+    pairs = {}
+    for split, n in (("train", per_user), ("test", max(per_user // 10, 1))):
+        users = np.repeat(np.arange(num_users), n)
+        pairs[split] = positives(users, rng.integers(0, num_items, len(users)), num_users)
+    model = RankingMF.create(num_users, num_items, history=True, dim=dim, loss="multinomial")
+    model.initialize()
+    model.hybridize(static_alloc=True)
+    indptr = pairs["train"][0]
+
+    def score(rows):
+        counts = indptr[rows + 1] - indptr[rows]
+        liked = SparseRows(np.concatenate([[0], np.cumsum(counts)]), entries(pairs["train"], rows)[1],
+                           np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts), num_items)
+        users = np.asarray(rows, np.int32)
+        return model.score(as_ndarray(users), as_ndarray(liked)).asnumpy()
+    started = time.time()
+    metrics = ranking_metrics(score, pairs["train"], pairs["test"], num_items, (10, 20), None, block=1024)
+    return {"system": "evaluation, synthetic %d x %d" % (num_users, num_items), "users": metrics["users"],
+            "seconds": time.time() - started}

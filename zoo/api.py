@@ -76,9 +76,14 @@ class Run:
         path = os.path.join(folder, "model.onnx")
         with tempfile.TemporaryDirectory() as tmp:
             exported = self.export_mxnet(tmp)
-            mx.onnx.export_model(exported["symbol"], exported["params"], [x.shape for x in inputs],
-                                 [np.float32] * len(inputs), path, dynamic=True,
-                                 dynamic_input_shapes=[(None,) + x.shape[1:] for x in inputs])
+            try:
+                mx.onnx.export_model(exported["symbol"], exported["params"], [x.shape for x in inputs],
+                                     [np.float32] * len(inputs), path, dynamic=True,
+                                     dynamic_input_shapes=[(None,) + x.shape[1:] for x in inputs])
+            except AttributeError as err:  # MXNet's exporter: "No conversion function registered for op type X"
+                raise ValueError("%s cannot be exported to ONNX: %s (e.g. ranking_mf with data.history multiplies "
+                                 "sparse rows, which ONNX lacks); export it with --format mxnet"
+                                 % (self.run_dir, err)) from err
         names = list(getattr(self.model, "input_names", ["data%d" % i for i in range(len(inputs))]))
         graph = onnx.load(path)
         _rename(graph.graph, dict(zip(["data%d" % i for i in range(len(inputs))], names)))
@@ -123,7 +128,7 @@ class Run:
                 user, ds.user_map.ids[0], ds.user_map.ids[-1]))
         index = ds.user_map.index([user])[0]
         if ds.task == "ranking":  # the model scores the whole catalog; the user's training positives are left out
-            scores = predict(self.model, ds.inputs([index]), mx.cpu())[0]
+            scores = predict(getattr(self.model, "score", self.model), ds.inputs([index]), mx.cpu())[0]
             indptr, liked = ds.positives["train"]
             items = np.setdiff1d(np.flatnonzero(ds.candidates), liked[indptr[index]:indptr[index + 1]])
             return self._items(items.astype(np.int32), scores[items], k)
@@ -156,10 +161,9 @@ class Run:
                 else np.zeros(len(catalog)))
         liked = np.isin(catalog, ds.item_map.index(items))
         if self.model.meta.get("history"):
-            row = np.zeros(ds.meta["num_items"], np.float32)
-            row[ds.item_map.index(items)] = 1.0 / np.sqrt(len(items))      # scaled as the data scales histories
-            weights = self.model.user_tower.items.data().asnumpy()           # (dim, num_items)
-            vector = (weights @ row).astype(np.float64)
+            liked_rows = np.unique(ds.item_map.index(items))
+            table = self.model.user_tower.bag.weight.data().asnumpy()             # (num_items, dim)
+            vector = table[liked_rows].sum(axis=0).astype(np.float64) / np.sqrt(len(liked_rows))  # as the data weighs
         else:
             vector = np.linalg.solve(v.T @ v + reg * np.eye(v.shape[1]), v.T @ liked.astype(np.float64))
         scores = np.full(ds.meta["num_items"], -np.inf)

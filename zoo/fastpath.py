@@ -4,6 +4,8 @@ A run's training objective is :class:`~zoo.models.Objective` (``loss_fn(model(*i
 regularization``) unless a recipe here proves that a fused kernel computes exactly that objective for this model
 on these devices: the model's class does not override the methods that define the objective, its parts are the
 standard blocks of exact type, the tables are bare embeddings, every device is a CPU, and the kernels loaded.
+(A kernel that replaces only the loss, such as the multinomial one, keeps the model's own forward, so only the
+loss block must match.)
 :func:`select_objective` logs once which path a run takes and why. The same goes for the optimizer
 (:func:`make_optimizer`). Models and blocks never import :mod:`zoo.ops`; tests compare every fused path with the
 composite one on the same batch.
@@ -11,13 +13,13 @@ composite one on the same batch.
 import logging
 
 import mxnet as mx
-from mxnet.gluon import Block, nn
+from mxnet.gluon import Block, HybridBlock, nn
 
 from . import ops
-from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTower, NegativeSamplingLoss,
-                     PairwiseCandidateScorer, SquaredLoss, hybridize_dense)
+from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTower, MultinomialLoss,
+                     NegativeSamplingLoss, PairwiseCandidateScorer, SquaredLoss, hybridize_dense)
 from .config import ConfigError
-from .models import MatrixFactorization, Objective, SkipGram
+from .models import MatrixFactorization, Objective, RankingMF, SkipGram
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +142,24 @@ def skipgram_reason(model):
             or bare_tables(model.center_tower, model.context_tower))
 
 
+def multinomial_reason(model):
+    """None when the model's loss is exactly :class:`MultinomialLoss` (no weight), which
+    :class:`~zoo.ops.fused.FusedMultinomialLoss` computes; the forward stays the model's own, overrides
+    included, so nothing else needs to match."""
+    return _exact(model.loss_fn, MultinomialLoss, "loss_fn") or (
+        None if model.loss_fn._weight is None else "loss_fn has a weight")
+
+
+def build_multinomial(model):
+    """The composite objective with the loss computed by ``zoo_multinomial_loss``."""
+    from .ops.fused import FusedMultinomialLoss
+    return Objective(model, loss_fn=FusedMultinomialLoss())
+
+
 # (model class, name, reason(model) -> None or why not, build(model) -> Block)
 RECIPES = [(MatrixFactorization, "rating", mf_reason, build_mf),
-           (SkipGram, "skip-gram", skipgram_reason, FusedSkipGram)]
+           (SkipGram, "skip-gram", skipgram_reason, FusedSkipGram),
+           (RankingMF, "multinomial", multinomial_reason, build_multinomial)]
 
 
 def fused_objective(model, devices):
@@ -166,6 +183,8 @@ def select_objective(model, devices, hybridize=True):
     block, why = fused_objective(model, devices)
     if block is not None:
         log.info("training objective: %s", why)
+        if hybridize and isinstance(block, HybridBlock):  # the composite objective around a fused loss
+            hybridize_dense(block, static_alloc=True)
         return block
     log.info("training objective: composite Objective(%s); %s", type(model).__name__, why)
     objective = Objective(model)

@@ -149,6 +149,8 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
     where.prepare(model)
     model.initialize(ctx=devices)
     materialize(model, dataset.meta, devices)
+    if not resume and hasattr(model, "initialize_from"):  # a data-dependent start (e.g. ranking_mf's init: svd)
+        model.initialize_from(dataset)
     if t.hybridize:
         hybridize_dense(model, static_alloc=True)  # model.hybridize() when no table is row_sparse (on servers)
     objective = select_objective(model, devices, hybridize=t.hybridize)

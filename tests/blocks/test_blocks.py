@@ -106,3 +106,38 @@ def test_contrastive_loss_by_hand(hybridize):
     # d^2 = 2 - 2 cos: 1.0, 0.25, 2.0 -> similar pays 1.0; dissimilar pay (1 - 0.5)^2 and max(0, 1 - 1.414)^2 = 0
     np.testing.assert_allclose(loss(mx.nd.array(score), mx.nd.array(target)).asnumpy(), [1.0, 0.25, 0.0],
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+@pytest.mark.parametrize("csr", [False, True])
+def test_embedding_bag_is_the_weighted_sum_of_rows_with_a_row_sparse_gradient(hybridize, csr):
+    from zoo.blocks import EmbeddingBag
+    from zoo.ops.arrays import as_ndarray
+    from zoo.rows import SparseRows
+    bag = EmbeddingBag(9, 3)
+    bag.initialize()
+    if hybridize:
+        bag.hybridize(static_alloc=True)
+    rows = SparseRows([0, 2, 2, 5], [1, 4, 0, 4, 8], [0.5, 2.0, 1.0, -1.0, 3.0], 9)   # a row with nothing liked
+    dense = rows.toarray()
+    x = as_ndarray(rows) if csr else mx.nd.array(dense)
+    with mx.autograd.record():
+        out = bag(x)
+    out.backward(mx.nd.ones_like(out))
+    table = bag.weight.data().asnumpy()
+    np.testing.assert_allclose(out.asnumpy(), dense @ table, rtol=1e-6)
+    grad = bag.weight.grad()
+    assert grad.stype == "row_sparse"
+    np.testing.assert_allclose(grad.tostype("default").asnumpy(), dense.T @ np.ones((3, 3)), rtol=1e-6)
+    assert sorted(grad.indices.asnumpy().tolist()) == [0, 1, 4, 8]           # only the rows used
+
+
+def test_sparse_rows_slice_like_the_dense_matrix():
+    from zoo.rows import SparseRows
+    rows = SparseRows([0, 2, 2, 5, 6], [1, 4, 0, 4, 8, 2], [0.5, 2.0, 1.0, -1.0, 3.0, 7.0], 9)
+    dense = rows.toarray()
+    assert len(rows) == 4 and rows.shape == (4, 9)
+    for lo, hi in ((0, 4), (1, 3), (2, 2), (3, 10)):
+        np.testing.assert_array_equal(rows[lo:hi].toarray(), dense[lo:hi])
+    with pytest.raises(TypeError):
+        rows[[0, 2]]

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
+from zoo import ops
 from zoo.eval.ranking import positives, ranking_metrics
+from zoo.ops.arrays import top_k
 
 
 def brute_force(scores, train_pairs, test_pairs, ks, candidates):
@@ -62,3 +64,37 @@ def test_training_positives_are_never_recommended_and_users_without_new_positive
 def test_positives_are_sorted_unique_csr():
     indptr, indices = positives([2, 0, 2, 2], [5, 1, 3, 5], 4)
     assert indptr.tolist() == [0, 1, 1, 3, 3] and indices.tolist() == [1, 3, 5]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_top_k_gives_the_best_columns_best_first_and_ties_to_the_lower_column(compiled, monkeypatch):
+    if not compiled:
+        monkeypatch.setattr(ops, "load", lambda: False)
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, (40, 30)).astype(np.float32)        # many ties
+    scores[rng.random(scores.shape) < 0.2] = -np.inf                 # excluded candidates
+    scores[3, :] = -np.inf
+    scores[5, 2] = np.nan                                           # counts as -inf
+    for k in (1, 7, 30, 50):
+        want = [sorted(range(30), key=lambda c: (np.inf if np.isnan(row[c]) else -row[c], c))[:k] for row in scores]
+        assert top_k(scores, k).tolist() == want, k
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_top_k_leaves_out_excluded_and_disallowed_columns(compiled, monkeypatch):
+    if not compiled:
+        monkeypatch.setattr(ops, "load", lambda: False)
+    rng = np.random.default_rng(1)
+    scores = rng.integers(0, 5, (30, 12)).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.1] = -np.inf                 # a genuine -inf still ranks (last)
+    allowed = rng.random(12) < 0.8
+    excluded = [sorted(rng.choice(12, size=rng.integers(0, 12), replace=False).tolist()) for _ in range(30)]
+    excluded[4] = list(range(12))                                     # nothing left: all -1
+    indptr = np.concatenate([[0], np.cumsum([len(e) for e in excluded])])
+    indices = np.array([c for e in excluded for c in e], np.int64)
+    for k in (1, 5, 12):
+        got = top_k(scores, k, exclude=(indptr, indices), allowed=allowed)
+        for r, row in enumerate(scores):
+            pool = [c for c in range(12) if allowed[c] and c not in excluded[r]]
+            want = sorted(pool, key=lambda c: (-row[c], c))[:k]
+            assert got[r].tolist() == want + [-1] * (k - len(want)), (k, r)

@@ -189,3 +189,11 @@ def test_rank_peers_score_on_zoos_protocol(ratings_dir):
     assert ease["ndcg@10"] > pop["ndcg@10"]  # low-rank tastes: item-item beats popularity
     als = bench_rank.implicit_model(ratings_dir, 0, "ALS")
     assert "error" in als or 0 < als["ndcg@10"] < 1
+
+
+def test_rank_memory_bench_scores_a_catalog_in_blocks(ratings_dir):
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import bench_rank
+    real = bench_rank.eval_memory(ratings_dir, 0)                    # the shipped config's model on a file
+    synthetic = bench_rank.eval_memory(ratings_dir, 0, num_users=2100, num_items=300, per_user=10)
+    assert real["users"] > 0 and 2000 < synthetic["users"] <= 2100   # less those whose test draw was a training one

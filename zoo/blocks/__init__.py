@@ -1,12 +1,13 @@
 """Building blocks: towers turn ids (or images) into vectors, scorers turn two vectors into a score, losses
 turn scores into a per-example training signal. Blocks know no config and no fused kernel (see
 :mod:`zoo.fastpath`)."""
-from .towers import ConvTower, EmbeddingTower
+from .towers import ConvTower, EmbeddingBag, EmbeddingTower
 from .scorers import CandidateScorer, DotScorer, PairwiseCandidateScorer
-from .losses import (ContrastiveLoss, EmbeddingPenalty, LogisticPairLoss, MultinomialLoss, NegativeSamplingLoss,
-                     SquaredLoss)
+from .losses import (BPRLoss, ContrastiveLoss, EmbeddingPenalty, LogisticPairLoss, MultinomialLoss,
+                     NegativeSamplingLoss, SampledSoftmaxLoss, SquaredLoss)
 from .sparse import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
 
-__all__ = ["EmbeddingTower", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
-           "SquaredLoss", "EmbeddingPenalty", "NegativeSamplingLoss", "MultinomialLoss", "LogisticPairLoss", "ContrastiveLoss",
+__all__ = ["EmbeddingTower", "EmbeddingBag", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
+           "SquaredLoss", "EmbeddingPenalty", "NegativeSamplingLoss", "MultinomialLoss", "BPRLoss",
+           "SampledSoftmaxLoss", "LogisticPairLoss", "ContrastiveLoss",
            "RowSparseEmbedding", "row_sparse_tables", "hybridize_dense", "dense_table"]

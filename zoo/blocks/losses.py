@@ -75,6 +75,47 @@ class MultinomialLoss(Loss):
         return -row_sum(F, target * F.log_softmax(scores, axis=-1))
 
 
+class BPRLoss(Loss):
+    """Bayesian personalized ranking (Rendle et al. 2009) over sampled negatives: ``softplus(z_k - z_0)``
+    (``= -log sigmoid(z_0 - z_k)``) averaged over the ``K`` negatives of a row whose first column is the
+    positive, on scores ``z = s - log q`` shifted by the log-probability that the sampler draws each item (the
+    logit adjustment of Menon et al. 2021). With uniform negatives the shift cancels and this is Rendle's BPR;
+    with popularity-skewed ones, a popular negative is met more often but pushes no harder than a rare one.
+
+    Inputs: ``scores`` and ``logq`` of shape ``(batch, 1 + K)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, scores, logq):
+        z = scores - logq
+        pos = F.slice_axis(z, axis=1, begin=0, end=1)                                   # (batch, 1)
+        neg = F.slice_axis(z, axis=1, begin=1, end=None)                                # (batch, K)
+        return F.mean(F.Activation(F.broadcast_sub(neg, pos), act_type="softrelu"), axis=1)
+
+
+class SampledSoftmaxLoss(Loss):
+    """Softmax cross-entropy over a sample of candidates with the log-Q correction (Bengio & Senecal 2008;
+    Yi et al. 2019): ``-log softmax(s - log q)[label]``, ``q_j`` the probability that the sampler draws
+    candidate ``j``, so that the sample's softmax estimates the full one (an item drawn often is not pushed down
+    more for it). With a row's own candidates the positive is column 0; with in-batch negatives the candidates
+    are the batch's items and ``label`` names each row's own.
+
+    Inputs: ``scores`` ``(batch, C)``, ``logq`` ``(batch, C)`` or ``(1, C)``, optionally ``label`` ``(batch,)``
+    (default: column 0). Output: ``(batch,)``.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, scores, logq, *label):
+        logp = F.log_softmax(F.broadcast_sub(scores, logq), axis=-1)                    # (batch, C)
+        if label:
+            return -F.pick(logp, label[0], axis=-1)
+        return -F.reshape(F.slice_axis(logp, axis=1, begin=0, end=1), shape=(-1,))
+
+
 class LogisticPairLoss(Loss):
     """Binary cross-entropy of ``sigmoid(scale * score + bias)`` against a 0/1 target, so the score of similar
     pairs is pushed up and of dissimilar pairs down. ``scale`` sharpens cosine scores, which lie in [-1, 1].

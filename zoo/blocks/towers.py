@@ -54,6 +54,31 @@ class EmbeddingTower(HybridBlock):
         return self.layers(x) if len(self.layers) else x  # (batch, out_dim)
 
 
+class EmbeddingBag(HybridBlock):
+    """A weighted sum of embedding rows per example (an "embedding bag"), e.g. of a user's liked items:
+    ``out = rows @ table``, where ``rows[n, j]`` is the weight of id ``j`` in example ``n``. ``rows`` is made
+    CSR (if it is not) before the product, which then costs its nonzeros, not ``batch x num_embeddings`` (a dense
+    row times the table would), and the table's gradient is row_sparse: only the ids used are updated.
+
+    Parameters
+    ----------
+    num_embeddings, dim, init_scale
+        As :class:`EmbeddingTower`'s.
+
+    Input: ``rows`` ``(batch, num_embeddings)`` float32, CSR or dense. Output: ``(batch, dim)``.
+    """
+
+    def __init__(self, num_embeddings, dim, init_scale=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_embeddings, self.dim = num_embeddings, dim
+        with self.name_scope():
+            self.weight = self.params.get("weight", shape=(num_embeddings, dim), grad_stype="row_sparse",
+                                          init=mx.init.Normal(init_scale) if init_scale else "zeros")
+
+    def hybrid_forward(self, F, rows, weight):
+        return F.sparse.dot(F.cast_storage(rows, stype="csr"), weight)               # (batch, dim)
+
+
 def l2_normalize(F, x, eps=1e-12):
     """Rows of ``x`` scaled to unit length, from elementary operators (``L2Normalization`` has no ONNX export)."""
     return F.broadcast_div(x, F.reshape(F.sqrt(row_sum(F, F.square(x)) + eps), shape=(-1, 1)))

@@ -8,34 +8,55 @@ import typing
 
 import numpy as np
 
-from ..config import POSITIVE, between, each
+from ..config import POSITIVE, at_least, between, each
 from ..registry import DATASETS
+from ..rows import SparseRows
 from .batches import iterate_batches, split_rows
 from .download import DataError
 from .movielens import MovieLens
-from .positives import positives
+from .positives import entries, implicit_feedback
+from .skipgram import UnigramSampler
 
 
 @DATASETS.register("movielens_implicit")
 class MovieLensImplicit:
     """Positive (user, item) pairs of MovieLens.
 
-    Training batches are ``(users, items)``: int32 ``(batch,)`` each, a positive pair per row (the model learns to
-    rank ``items`` first for ``users``). With ``history``, ``(users, history, items)``: ``history`` float32
-    ``(batch, num_items)`` is each user's row of training positives scaled by ``1 / sqrt(count)`` (dense: for
-    catalogs of up to about 10^8 user-item cells).
+    Training batches (``history``, present with ``history``, is a :class:`~zoo.rows.SparseRows` ``(batch,
+    num_items)``: each user's training positives, weighted ``1 / sqrt(count)``; CSR, so it costs the positives,
+    not the catalog):
+
+    - a positive pair per row: ``(users, [history,] items)``, int32 ``(batch,)`` each (the model learns to rank
+      ``items`` first for ``users``);
+    - ``per_user``: a row per user, ``(users, history, targets)``, ``targets`` float32 ``(batch, num_items)`` its
+      0/1 row of positives (``input_dropout`` of them left out of ``history``);
+    - ``negatives=K``: ``(users, [history,] candidates, logq)``: ``candidates`` int32 ``(batch, 1 + K)``, the
+      positive then ``K`` items drawn with probability proportional to ``count ** negative_alpha`` (``count``: the
+      item's training positives; 0 draws uniformly from the catalog), ``logq`` float32 ``(batch, 1 + K)`` the
+      log-probability of drawing each;
+    - ``in_batch``: ``(users, [history,] items, logq, label)``: ``items`` int32 ``(batch_size,)`` the distinct
+      positives of the batch (every row's negatives are the others' positives), padded to ``batch_size``;
+      ``logq`` float32 ``(1, batch_size)`` the log of each one's share of the training positives (how often it
+      lands in a batch), ``+inf`` on the padding; ``label`` int32 ``(batch,)`` the position of each row's own
+      item in ``items``.
+
+    Negatives are drawn here, in the data code, never in the graph.
     """
 
     task = "ranking"  # how the evaluation layer scores it: precision, recall, NDCG, hit rate at K
 
     @dataclasses.dataclass
     class Config(MovieLens.Config):
-        CHECKS = dict(MovieLens.Config.CHECKS, input_dropout=between(0, 1, high_open=True))
+        CHECKS = dict(MovieLens.Config.CHECKS, input_dropout=between(0, 1, high_open=True),
+                      negatives=at_least(0), negative_alpha=at_least(0.0))
         name: str = "movielens_implicit"
         positive_threshold: float = 4.0   # a rating at or above it is a positive
         history: bool = False             # add each user's training positives to every batch
         per_user: bool = False            # a training row per user: (users, history, all its positives)
         input_dropout: float = 0.0        # per_user: share of a user's positives hidden from its history input
+        negatives: int = 0                # K sampled negatives a row (for model.loss bpr, sampled_softmax)
+        negative_alpha: float = 0.0       # negatives drawn proportional to popularity ** alpha (0: uniform)
+        in_batch: bool = False            # the batch's positives are each row's candidates (model.loss in_batch)
 
     @dataclasses.dataclass
     class EvalConfig:
@@ -43,27 +64,35 @@ class MovieLensImplicit:
         k: typing.List[int] = dataclasses.field(default_factory=lambda: [10, 20])
         block: int = 1024                 # users scored at once (memory: block x catalog)
 
-    def __init__(self, positive_threshold=4.0, history=False, per_user=False, input_dropout=0.0, k=(10, 20),
-                 block=1024, **movielens):
+    def __init__(self, positive_threshold=4.0, history=False, per_user=False, input_dropout=0.0, negatives=0,
+                 negative_alpha=0.0, in_batch=False, k=(10, 20), block=1024, **movielens):
         self.ratings = MovieLens(**movielens)
         r = self.ratings
-        liked = r.ratings >= positive_threshold
-        self.splits = {name: idx[liked[idx]] for name, idx in r.splits.items()}
+        num_users, num_items = len(r.user_map), len(r.item_map)
+        self.splits, self.candidates, self.positives = implicit_feedback(  # the catalog: items of the training part
+            r.users, r.items, r.ratings, r.splits, num_users, num_items, positive_threshold)
         if not len(self.splits["train"]):
             raise DataError("no training rating reaches data.positive_threshold=%g" % positive_threshold)
-        num_users, num_items = len(r.user_map), len(r.item_map)
-        train = r.splits["train"]
-        self.candidates = np.zeros(num_items, bool)
-        self.candidates[r.items[train]] = True      # the catalog: items of the training part
-        self.positives = {name: positives(r.users[idx], r.items[idx], num_users)
-                          for name, idx in self.splits.items()}
         self.ks, self.block = list(k), block
         self.per_user, self.input_dropout = per_user, input_dropout
         if per_user and not history:
             raise DataError("data.per_user needs data.history: true (the rows of positives are the input)")
-        self.history = self._history_matrix(num_users, num_items) if history else None
+        if sum((bool(per_user), negatives > 0, bool(in_batch))) > 1:
+            raise DataError("data.per_user, data.negatives and data.in_batch are different batch layouts: "
+                            "choose one")
+        self.history = bool(history)
+        counts = np.bincount(r.items[self.splits["train"]], minlength=num_items).astype(np.float64)
+        self.negatives, self.in_batch = int(negatives), bool(in_batch)
+        if negatives:
+            weights = np.where(self.candidates, counts ** negative_alpha, 0.0)
+            self.sampler = UnigramSampler(weights, power=1.0)
+            with np.errstate(divide="ignore"):
+                self.logq = np.log(self.sampler.probabilities).astype(np.float32)
+        if in_batch:
+            with np.errstate(divide="ignore"):
+                self.logq = np.log(counts / counts.sum()).astype(np.float32)
         self.meta = {"num_users": num_users, "num_items": num_items, "history": bool(history),
-                     "per_user": bool(per_user)}
+                     "per_user": bool(per_user), "negatives": int(negatives), "in_batch": bool(in_batch)}
         self.user_map, self.item_map, self.titles = r.user_map, r.item_map, r.titles
 
     @classmethod
@@ -73,20 +102,19 @@ class MovieLensImplicit:
             kwargs.update(k=eval_cfg.k, block=eval_cfg.block)
         return cls(**kwargs)
 
-    def _history_matrix(self, num_users, num_items):
-        if num_users * num_items > 10 ** 8:
-            raise ValueError("data.history needs a dense %d x %d matrix; use it with a smaller data set"
-                             % (num_users, num_items))
-        indptr, indices = self.positives["train"]
-        matrix = np.zeros((num_users, num_items), np.float32)
-        rows = np.repeat(np.arange(num_users), np.diff(indptr))
-        matrix[rows, indices] = 1.0
-        return matrix / np.sqrt(np.maximum(matrix.sum(axis=1, keepdims=True), 1.0))
-
     def inputs(self, users):
-        """Model inputs for user rows: ``(users,)``, with ``history`` ``(users, history rows)``."""
+        """Model inputs for user rows: ``(users,)``, with ``history`` ``(users, history)``."""
         users = np.asarray(users, np.int32)
-        return (users,) if self.history is None else (users, self.history[users])
+        if not self.history:
+            return (users,)
+        return users, self._liked(len(users), *entries(self.positives["train"], users))
+
+    def _liked(self, n, row_of, items):
+        """:class:`SparseRows` ``(n, num_items)``: row ``r`` holds the ``items`` whose ``row_of`` is ``r``
+        (``row_of`` ascending), each weighted ``1 / sqrt(count)``."""
+        counts = np.bincount(row_of, minlength=n)
+        return SparseRows(np.concatenate([[0], np.cumsum(counts)]), items,
+                          (1.0 / np.sqrt(np.maximum(counts, 1)))[row_of], self.meta["num_items"])
 
     def num_examples(self, split):
         if self.per_user and split == "train":
@@ -99,28 +127,49 @@ class MovieLensImplicit:
             return
         idx = self.splits[split]
         arrays = (self.ratings.users[idx], self.ratings.items[idx])
-        rng = np.random.default_rng(seed) if shuffle else None
-        for users, items in iterate_batches(arrays, batch_size, rng):
-            yield self.inputs(users) + (items,)
+        rng = np.random.default_rng(seed)  # the order when shuffling, then the negatives
+        for users, items in iterate_batches(arrays, batch_size, rng if shuffle else None):
+            if split != "train":
+                yield self.inputs(users) + (items,)
+            elif self.negatives:
+                candidates = np.concatenate([items[:, None], self.sampler((len(items), self.negatives), rng)], axis=1)
+                yield self.inputs(users) + (candidates, self.logq[candidates])
+            elif self.in_batch:
+                distinct, label = np.unique(items, return_inverse=True)
+                # padded to batch_size columns, so every step has one shape (a new shape re-plans the graph); a
+                # padding column has logq +inf: its corrected score is -inf, out of the softmax
+                padded = np.zeros(batch_size, np.int32)
+                padded[:len(distinct)] = distinct
+                logq = np.full((1, batch_size), np.inf, np.float32)
+                logq[0, :len(distinct)] = self.logq[distinct]
+                yield self.inputs(users) + (padded, logq, label.astype(np.int32))
+            else:
+                yield self.inputs(users) + (items,)
 
     def _user_batches(self, batch_size, rng):
         """``(users, history, targets)``: each user with training positives once, ``targets`` its 0/1 row of
-        positives, ``history`` the same row with ``input_dropout`` of it hidden, scaled by 1 / sqrt(kept)."""
-        users = np.flatnonzero(np.diff(self.positives["train"][0]) > 0).astype(np.int32)
+        positives, ``history`` the same positives with ``input_dropout`` of them left out, weighted 1 / sqrt(kept).
+        The random draws are one per positive, not one per catalog item."""
+        indptr, items = self.positives["train"]
+        users = np.flatnonzero(np.diff(indptr) > 0).astype(np.int32)
         if rng is not None:
             users = rng.permutation(users)
+        num_items = self.meta["num_items"]
         for start in range(0, len(users), batch_size):
             rows = users[start:start + batch_size]
-            targets = (self.history[rows] > 0).astype(np.float32)
-            kept = targets
+            row_of, cols = entries((indptr, items), rows)
+            targets = np.zeros((len(rows), num_items), np.float32)
+            targets[row_of, cols] = 1.0
             if self.input_dropout and rng is not None:
-                kept = targets * (rng.random(targets.shape) >= self.input_dropout)
-            history = kept / np.sqrt(np.maximum(kept.sum(axis=1, keepdims=True), 1.0))
-            yield rows, history.astype(np.float32), targets
+                keep = rng.random(len(cols)) >= self.input_dropout
+                row_of, cols = row_of[keep], cols[keep]
+            yield rows, self._liked(len(rows), row_of, cols), targets
 
-    @staticmethod
-    def split_batch(batch, parts):
-        return split_rows(batch, parts)
+    def split_batch(self, batch, parts):
+        """Rows split evenly; with ``in_batch``, the batch's items and their ``logq`` go whole to every part (the
+        labels point into them), so each row meets the same candidates as on one device."""
+        n = len(batch)
+        return split_rows(batch, parts, whole=(n - 3, n - 2) if self.in_batch and not self.per_user else ())
 
     def eval_sets(self, final=False):
         return [s for s in (("valid", "test") if final else ("valid",)) if len(self.splits[s])]

@@ -7,16 +7,18 @@ import csv
 import dataclasses
 import logging
 import os
+import typing
 from collections import namedtuple
 
 import numpy as np
 
-from ..config import between, one_of
+from ..config import POSITIVE, between, each, one_of
 from ..registry import DATASETS
 from .batches import iterate_batches, split_rows
 from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
+from .positives import implicit_feedback
 from .splits import random_split, temporal_split
 
 log = logging.getLogger(__name__)
@@ -117,8 +119,17 @@ class MovieLens:
         skip_bad_lines: bool = False
         implicit: bool = False       # add each user's rated items (SVD++-style models) to every batch
 
+    @dataclasses.dataclass
+    class EvalConfig:
+        CHECKS = {"k": each(POSITIVE), "block": POSITIVE}
+        ranking: bool = False             # also top-K metrics (as movielens_implicit's), from the predicted ratings
+        k: typing.List[int] = dataclasses.field(default_factory=lambda: [10, 20])
+        positive_threshold: float = 4.0   # ranking: a rating at or above it is a positive
+        block: int = 1024                 # ranking: users scored at once (at most 2^22 user-item pairs)
+
     def __init__(self, variant="ml-latest-small", root="", split="random", test_ratio=0.1, valid_ratio=0.05,
-                 seed=0, skip_bad_lines=False, implicit=False):
+                 seed=0, skip_bad_lines=False, implicit=False, ranking=False, k=(10, 20), positive_threshold=4.0,
+                 block=1024):
         if variant not in VARIANTS:
             raise DataError("unknown MovieLens variant %r (data.variant); choose one of: %s" % (
                 variant, ", ".join(sorted(VARIANTS))))
@@ -169,6 +180,15 @@ class MovieLens:
         self.meta = {"num_users": len(self.user_map), "num_items": len(self.item_map),
                      "mean_rating": float(ratings[train].mean()), "rating_range": self.rating_range,
                      "implicit": bool(implicit)}
+        self.ks = None  # eval.ranking: the top-K protocol of movielens_implicit on these splits
+        if ranking:
+            if implicit:
+                raise DataError("eval.ranking scores every user-item pair, and data.implicit adds a catalog-wide "
+                                "row to each: use it with a model without data.implicit")
+            _, self.candidates, self.positives = implicit_feedback(
+                self.users, self.items, self.ratings, self.splits, len(self.user_map), len(self.item_map),
+                positive_threshold)
+            self.ks, self.block = list(k), max(1, min(block, (1 << 22) // max(len(self.item_map), 1)))
 
     def _read(self, path, skip_bad_lines):
         users, items, ratings, times, skipped = read_ratings(path, self.variant, skip_bad_lines)
@@ -177,7 +197,10 @@ class MovieLens:
 
     @classmethod
     def from_config(cls, cfg, eval_cfg=None):
-        return cls(**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
+        kwargs = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"}
+        if eval_cfg is not None:
+            kwargs.update(dataclasses.asdict(eval_cfg))
+        return cls(**kwargs)
 
     def _implicit_matrix(self):
         users, items = len(self.user_map), len(self.item_map)

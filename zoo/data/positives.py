@@ -11,3 +11,23 @@ def positives(users, items, num_users):
     indptr = np.zeros(num_users + 1, np.int64)
     np.add.at(indptr, u + 1, 1)
     return np.cumsum(indptr), i
+
+
+def entries(csr, rows):
+    """The entries of the CSR rows ``rows`` (in that order): ``(row_of, indices)``, ``row_of[n]`` the position in
+    ``rows`` of entry ``n``. No Python loop over rows."""
+    indptr, indices = csr
+    counts = indptr[rows + 1] - indptr[rows]
+    row_of = np.repeat(np.arange(len(rows)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return row_of, indices[np.repeat(indptr[rows], counts) + offsets]
+
+
+def implicit_feedback(users, items, ratings, splits, num_users, num_items, threshold):
+    """MovieLens-style ratings read as implicit feedback: ``(liked, candidates, positives)``: for each split the
+    rows whose rating is at least ``threshold``, the catalog (a boolean ``(num_items,)`` mask of the items of the
+    training part, whatever their ratings) and each split's positives as CSR (:func:`positives`)."""
+    liked = {name: idx[ratings[idx] >= threshold] for name, idx in splits.items()}
+    candidates = np.zeros(num_items, bool)
+    candidates[items[splits["train"]]] = True
+    return liked, candidates, {name: positives(users[idx], items[idx], num_users) for name, idx in liked.items()}

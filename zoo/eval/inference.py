@@ -1,14 +1,18 @@
 """Forward passes over whole arrays, in batches, for evaluation and queries (no autograd)."""
-import mxnet as mx
 import numpy as np
+
+from ..ops.arrays import as_ndarray
 
 
 def predict(model, arrays, device, batch_size=65536):
-    """``model(*batch)`` over numpy input arrays, concatenated into one numpy array."""
+    """``model(*batch)`` over input arrays (numpy or :class:`~zoo.rows.SparseRows`), concatenated into one
+    numpy array."""
     outputs = []
     n = len(arrays[0])
     for start in range(0, n, batch_size):
-        batch = [mx.nd.array(a[start:start + batch_size], ctx=device, dtype=a.dtype) for a in arrays]
+        batch = [as_ndarray(a[start:start + batch_size], device) for a in arrays]
         outputs.append(model(*batch).asnumpy())
+    if len(outputs) == 1:
+        return outputs[0]  # already a new array: no copy of what may be a whole catalog's scores
     return np.concatenate(outputs) if outputs else np.zeros(0, np.float32)
 

@@ -14,27 +14,35 @@ each averaged over the evaluated users; ``users`` is their count.
 """
 import numpy as np
 
-from ..data.positives import positives  # noqa: F401  (the CSR form these metrics take)
+from ..data.positives import entries, positives  # noqa: F401  (positives: the CSR form these metrics take)
+from ..ops.arrays import top_k
 
 
-def _dense(csr, rows, num_items):
-    """The rows ``rows`` of a CSR as a boolean ``(len(rows), num_items)`` matrix."""
-    indptr, indices = csr
-    out = np.zeros((len(rows), num_items), bool)
+def _rows(csr, rows):
+    """The CSR ``(indptr, indices)`` of the rows ``rows`` of ``csr``, in that order."""
+    indptr, _ = csr
     counts = indptr[rows + 1] - indptr[rows]
-    row_of = np.repeat(np.arange(len(rows)), counts)
-    starts = np.repeat(indptr[rows], counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    out[row_of, indices[starts + offsets]] = True
-    return out
+    return np.concatenate([[0], np.cumsum(counts)]), entries(csr, rows)[1]
+
+
+def _wanted(train, test, rows, num_items, candidates):
+    """The test positives of ``rows`` that are not training positives (and are candidates), as sorted keys
+    ``position in rows * num_items + item``: sparse bookkeeping, no ``(rows, num_items)`` array."""
+    row_of, items = entries(test, rows)
+    keys = row_of * num_items + items
+    seen_row, seen = entries(train, rows)
+    keep = ~np.isin(keys, seen_row * num_items + seen)
+    if candidates is not None:
+        keep &= candidates[items]
+    return keys[keep]
 
 
 def ranking_metrics(score, train, test, num_items, ks=(10,), candidates=None, block=1024):
     """``{"precision@K", "recall@K", "ndcg@K", "hit_rate@K" for K in ks, "users": n}``.
 
     ``score(users)`` -> ``(len(users), num_items)`` scores for an int64 array of user rows; ``train`` and ``test``
-    are :func:`positives`; ``candidates`` a boolean ``(num_items,)`` mask (default: every item). Memory is
-    ``block x num_items``.
+    are :func:`positives`; ``candidates`` a boolean ``(num_items,)`` mask (default: every item). Memory is the
+    scores of ``block`` users; the rest is kept sparse.
     """
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1:
@@ -47,23 +55,15 @@ def ranking_metrics(score, train, test, num_items, ks=(10,), candidates=None, bl
     evaluated = 0
     for start in range(0, num_users, block):
         rows = np.arange(start, min(start + block, num_users))
-        seen, wanted = _dense(train, rows, num_items), _dense(test, rows, num_items)
-        wanted &= ~seen
-        if candidates is not None:
-            wanted &= candidates
-        n_pos = wanted.sum(axis=1)
+        n_pos = np.bincount(_wanted(train, test, rows, num_items, candidates) // num_items, minlength=len(rows))
         keep = n_pos > 0
         if not keep.any():
             continue
-        rows, seen, wanted, n_pos = rows[keep], seen[keep], wanted[keep], n_pos[keep]
-        scores = np.array(score(rows), dtype=np.float32, copy=True)          # (b, num_items)
-        scores[seen] = -np.inf
-        if candidates is not None:
-            scores[:, ~candidates] = -np.inf
-        top = np.argpartition(-scores, kmax - 1, axis=1)[:, :kmax]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)                          # (b, kmax), best first
-        hit = np.take_along_axis(wanted, top, axis=1) & np.isfinite(np.take_along_axis(scores, top, axis=1))
+        rows, n_pos = rows[keep], n_pos[keep]
+        wanted = _wanted(train, test, rows, num_items, candidates)
+        scores = score(rows)                                                  # (b, num_items)
+        top = top_k(scores, kmax, exclude=_rows(train, rows), allowed=candidates)  # (b, kmax), best first
+        hit = (top >= 0) & np.isin(np.arange(len(rows))[:, None] * num_items + top, wanted)
         for k in ks:
             hits = hit[:, :k].sum(axis=1)
             dcg = (hit[:, :k] * discounts[:k]).sum(axis=1)

@@ -2,7 +2,8 @@
 runs the model through the public methods every model of that task has:
 
 - ``ratings``: ``model(*inputs)`` -> predicted ratings ``(batch,)`` (``dataset.inputs(users, items)``).
-- ``ranking``: ``model(*dataset.inputs(users))`` -> scores of every catalog item ``(batch, num_items)``.
+- ``ranking``: ``model.score(*dataset.inputs(users))`` (or ``model(...)`` when it has no ``score``) -> scores of
+  every catalog item ``(batch, num_items)``.
 - ``words``: ``model.embeddings()`` -> word vectors ``(vocab, dim)``.
 - ``image_retrieval``: ``model.embed(images)`` and ``model.embed_b(images)`` -> ``(N, dim)`` (the left and right
   embeddings; ``model.symmetric`` when they are one), and ``model.score(u, v)`` -> ``(N,)`` for embeddings of
@@ -42,7 +43,9 @@ class Evaluator:
 
 @EVALUATORS.register("ratings")
 class RatingEvaluator(Evaluator):
-    """RMSE, MAE and count of a split, predictions clipped to the dataset's rating range."""
+    """RMSE, MAE and count of a split, predictions clipped to the dataset's rating range; with ``eval.ranking``,
+    also the ranking metrics of :mod:`zoo.eval.ranking` with the raw predictions as scores (clipping would tie
+    the top of the list)."""
 
     def __call__(self, model, split):
         ds = self.dataset
@@ -51,7 +54,17 @@ class RatingEvaluator(Evaluator):
         pred = [self.predict(model, *ds.inputs(users[i:i + chunk], items[i:i + chunk]))
                 for i in range(0, len(users), chunk)]
         pred = np.clip(np.concatenate(pred or [np.zeros(0, np.float32)]), *ds.rating_range)
-        return regression_metrics(pred, ratings)
+        metrics = regression_metrics(pred, ratings)
+        if getattr(ds, "ks", None):  # eval.ranking: the ranking protocol on the predicted (unclipped) ratings
+            num_items = ds.meta["num_items"]
+
+            def score(rows):
+                users = np.repeat(rows.astype(np.int32), num_items)
+                items = np.tile(np.arange(num_items, dtype=np.int32), len(rows))
+                return self.predict(model, *ds.inputs(users, items)).reshape(len(rows), num_items)
+            metrics.update(ranking_metrics(score, ds.positives["train"], ds.positives[split], num_items, ds.ks,
+                                           ds.candidates, ds.block))
+        return metrics
 
 
 @EVALUATORS.register("words")
@@ -93,6 +106,6 @@ class RankingEvaluator(Evaluator):
         ds = self.dataset
 
         def score(rows):
-            return self.predict(model, *ds.inputs(rows))
+            return self.predict(getattr(model, "score", model), *ds.inputs(rows))
         return ranking_metrics(score, ds.positives["train"], ds.positives[split], ds.meta["num_items"], ds.ks,
                                ds.candidates, ds.block)

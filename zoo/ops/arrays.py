@@ -1,9 +1,11 @@
-"""numpy helpers for the data code, run by zoo's C++ library (``batches.cc``) when it loads, by numpy otherwise:
-an epoch's random order, a batch's rows, and draws from a distribution in alias form. Same arguments and
-distributions either way."""
+"""numpy helpers for the data and evaluation code, run by zoo's C++ library (``batches.cc``, ``topk.cc``) when it
+loads, by numpy otherwise: an epoch's random order, a batch's rows, draws from a distribution in alias form, and
+the best-scored columns of each row. Same arguments and results either way. Also :func:`as_ndarray`, which hands
+any batch array (numpy or :class:`~zoo.rows.SparseRows`) to MXNet."""
 import numpy as np
 
 from .. import ops  # ops.load, looked up at each call (tests switch it off)
+from ..rows import SparseRows
 
 
 def permutation(n, rng):
@@ -33,7 +35,8 @@ def take(a, rows):
 
 def alias_sample(keep, alias, shape, rng):
     """Draws of shape ``shape`` from a distribution in Walker's alias form: column ``j`` uniformly, kept with
-    probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``) when it is loaded, else numpy; either way seeded from ``rng``."""
+    probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``) when it is
+    loaded, else numpy; either way seeded from ``rng``."""
     seed = int(rng.integers(0, 2 ** 63))
     if ops.load() and keep.dtype == np.float64 and alias.dtype == np.int32 and len(keep) == len(alias):
         out = np.empty(shape, dtype=np.int32)
@@ -43,3 +46,43 @@ def alias_sample(keep, alias, shape, rng):
             return out
     column = rng.integers(0, len(keep), shape, dtype=np.int32)
     return np.where(rng.random(shape) < keep[column], column, alias[column]).astype(np.int32)
+
+
+def top_k(scores, k, exclude=None, allowed=None):
+    """The columns of the ``k`` best scores of each row of the 2-D array ``scores``, best first (ties to the lower
+    column; NaN counts as -inf): int64 ``(rows, min(k, columns))``, ``-1`` where a row has fewer columns left.
+    ``exclude``: CSR ``(indptr, indices)`` over the same rows, columns sorted within a row, that a row leaves out;
+    ``allowed``: a boolean ``(columns,)`` mask of the columns that may appear. zoo's C++ code (``topk.cc``: one
+    pass over each row, every core, no masked copy) for float32 when it is loaded, else a stable sort by numpy."""
+    rows, cols = scores.shape
+    k = min(int(k), cols)
+    if k < 1:
+        return np.zeros((rows, 0), np.int64)
+    if exclude is not None:
+        indptr, indices = (np.ascontiguousarray(a, dtype=np.int64) for a in exclude)
+    if scores.dtype == np.float32 and ops.load():
+        scores = np.ascontiguousarray(scores)
+        out = np.empty((rows, k), np.int64)
+        mask = None if allowed is None else np.ascontiguousarray(allowed, dtype=np.uint8)
+        ops.library().zoo_topk(out.ctypes.data, scores.ctypes.data, rows, cols, k,
+                               None if exclude is None else indptr.ctypes.data,
+                               None if exclude is None else indices.ctypes.data,
+                               None if mask is None else mask.ctypes.data)
+        return out
+    left_out = np.zeros((rows, cols), bool)
+    if exclude is not None:
+        left_out[np.repeat(np.arange(rows), np.diff(indptr)), indices] = True
+    if allowed is not None:
+        left_out |= ~np.asarray(allowed, bool)
+    key = -np.where(np.isnan(scores), -np.inf, scores)
+    order = np.lexsort((key, left_out), axis=1)[:, :k]              # kept columns first, best first, stable
+    return np.where(np.take_along_axis(left_out, order, axis=1), -1, order).astype(np.int64)
+
+
+def as_ndarray(a, ctx=None):
+    """An NDArray of the batch array ``a`` (numpy, keeping its dtype, or :class:`SparseRows`, as a CSRNDArray)."""
+    import mxnet as mx
+    ctx = ctx or mx.cpu()
+    if isinstance(a, SparseRows):
+        return mx.nd.sparse.csr_matrix((a.values, a.indices, a.indptr), shape=a.shape, ctx=ctx)
+    return mx.nd.array(a, ctx=ctx, dtype=a.dtype)

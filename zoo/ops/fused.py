@@ -43,6 +43,23 @@ class FusedRatingLoss(Loss):
         return F.zoo_rating_loss(u, v, bu, bi, offset, r, reg=self.strength)
 
 
+class FusedMultinomialLoss(Loss):
+    """:class:`~zoo.blocks.MultinomialLoss` in one C++ operator (``zoo_multinomial_loss``):
+    ``-sum_j t_j log softmax(s)_j`` per row, with its gradient, in three passes over a row instead of MXNet's
+    separate ``log_softmax``, product and sum with their backwards. CPU only.
+
+    Inputs: ``scores`` and ``target`` ``(batch, num_items)``. Output: ``(batch,)``.
+    """
+
+    def __init__(self, weight=None, batch_axis=0, **kwargs):
+        _require_ops()
+        super().__init__(weight, batch_axis, **kwargs)
+
+    def hybrid_forward(self, F, scores, target):
+        _nonempty(F, "zoo_multinomial_loss", scores=scores, target=target)
+        return F.zoo_multinomial_loss(scores, target)
+
+
 class FusedTableLoss(Loss):
     """Biased MF's training loss read straight from the embedding tables, in one C++ operator: the numbers of
     ``Embedding`` lookups followed by :class:`FusedRatingLoss`, without the

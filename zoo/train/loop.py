@@ -5,17 +5,22 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd
 
+from ..ops.arrays import as_ndarray
+from ..rows import SparseRows
+
 
 _ones = {}  # (context, dtype) -> the longest column of ones needed so far
 RUN_AHEAD = 2
 
 
 def to_ndarray(a):
-    """A CPU NDArray of the numpy array ``a``, with its dtype (split_and_load alone would make int32 ids
-    float32, exact only below 2^24). ``a`` is copied into memory that the NDArray then owns, so a producer may
-    reuse its buffers: ``mx.nd.array`` would copy too, but it first waits until the engine has finished every
-    queued operator, which kept Python from preparing the next batch while a step ran. (So does a dtype that
-    DLPack, the way in, lacks, such as int8.)"""
+    """A CPU NDArray of the numpy array ``a`` (a CSRNDArray of a :class:`~zoo.rows.SparseRows`), with its dtype
+    (split_and_load alone would make int32 ids float32, exact only below 2^24). ``a`` is copied into memory that
+    the NDArray then owns, so a producer may reuse its buffers: ``mx.nd.array`` would copy too, but it first waits
+    until the engine has finished every queued operator, which kept Python from preparing the next batch while a
+    step ran. (So does a dtype that DLPack, the way in, lacks, such as int8, and so does a CSRNDArray.)"""
+    if isinstance(a, SparseRows):
+        return as_ndarray(a)  # a CSRNDArray; making one is a synchronous copy (it waits for the queued steps)
     if str(a.dtype) not in mx.nd.ndarray.DLDataType.TYPE_MAP:
         return mx.nd.array(a, dtype=a.dtype)
     return mx.nd.from_numpy(np.array(a, order="C"), zero_copy=True)
