@@ -20,6 +20,7 @@ except ImportError as err:  # pragma: no cover - exercised by the install check 
 from .registry import MODELS, DATASETS, Registry  # noqa: E402
 from . import blocks, models, data  # noqa: E402,F401  (importing registers the built-in models and datasets)
 from .api import Run, build_model, load_run  # noqa: E402
+from .vectors import Vectors, load_vectors  # noqa: E402
 
 __version__ = "0.1.0"
 

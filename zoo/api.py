@@ -234,6 +234,13 @@ class Run:
         """``(vocab_size, dim)`` numpy: the input vectors, row ``i`` for ``vocab[i]``."""
         return self.model.embeddings()
 
+    @functools.cached_property
+    def vectors(self):
+        """The run's word vectors as :class:`~zoo.vectors.Vectors` (``similarity``, ``most_similar(positive=...,
+        negative=...)``, ``doesnt_match``, evaluations on your own files, ``save``)."""
+        from .vectors import Vectors
+        return Vectors(self.vocab, self.word_vectors())
+
     def most_similar(self, word, k=10):
         """``[(word, cosine)]`` nearest to ``word``."""
         return self._nearest([word], k)

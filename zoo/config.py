@@ -62,7 +62,7 @@ POSITIVE, NON_NEGATIVE = at_least(1), at_least(0)
 class TrainConfig:
     CHECKS = {"epochs": POSITIVE, "batch_size": POSITIVE, "eval_batch_size": POSITIVE, "patience": NON_NEGATIVE,
               "log_every": POSITIVE, "prefetch": NON_NEGATIVE, "monitor_mode": one_of("min", "max"),
-              "kvstore": one_of("device", "local", "dist_sync", "dist_async")}
+              "kvstore": one_of("device", "local", "dist_sync", "dist_async"), "eval_every": NON_NEGATIVE}
 
     epochs: int = 10
     batch_size: int = 1024
@@ -78,6 +78,13 @@ class TrainConfig:
     progress: bool = True          # tqdm bar with loss and samples/s
     log_every: int = 50            # steps between loss read-outs (each one waits for the device)
     prefetch: int = 0              # batches a background thread prepares ahead (for GPUs; no gain on 2 CPU cores)
+    eval_every: int = 1            # validation after every N epochs and after the last; 0: only the final
+                                   # evaluation (runs without a monitor, e.g. word2vec, need no more)
+
+    def validate(self, path):
+        if self.monitor and not self.eval_every:
+            raise ConfigError("%s.eval_every=0 leaves %s.monitor=%s without values: validate every N >= 1 epochs, "
+                              "or clear the monitor" % (path, path, self.monitor), key=path + ".eval_every")
 
 
 @dataclasses.dataclass

@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 
 def resolve_paths(cfg):
-    """Make the path fields of the data and eval sections (``Config.PATHS``) absolute, in place, so that the saved
-    config finds the data from any folder. Empty paths (the cache) stay empty."""
-    for section in (cfg.data, cfg.eval):
+    """Make the path fields of the model, data and eval sections (``Config.PATHS``) absolute, in place, so that the
+    saved config finds the files from any folder. Empty paths (the cache) stay empty."""
+    for section in (cfg.model, cfg.data, cfg.eval):
         for name in getattr(section, "PATHS", ()):
             value = getattr(section, name)
             if isinstance(value, (list, tuple)):
@@ -93,7 +93,8 @@ class EpochStats(Hook):
 # What defines a run: a resumed run must have the same (``--resume`` refuses a difference, naming the keys). Every
 # other key (train.epochs, train.progress, train.patience, optim.lr, ...) may change on resume.
 DEFINING = {"data": None, "model": None, "optim": ("name",), "train": ("seed", "kvstore")}
-NOT_DEFINING = {"data": ("root", "paths")}  # where the files are: the saved id maps or vocabulary check the content
+# where the files are (the saved id maps or vocabulary check the content); the vectors a run started from
+NOT_DEFINING = {"data": ("root", "paths"), "model": ("init_vectors",)}
 
 
 def fingerprint(cfg):
@@ -114,7 +115,8 @@ def check_resume(meta, arrays, cfg, dataset, run_dir):
     changed = ["%s=%r (the run has %r)" % (k, now.get(k), recorded.get(k)) for k in sorted(set(recorded) | set(now))
                if recorded.get(k) != now.get(k)]
     state = dataset.state()
-    changed += ["the data's %s" % k for k in sorted(state) if k not in arrays or not np.array_equal(arrays[k], state[k])]
+    changed += ["the data's %s" % k for k in sorted(state)
+                if k not in arrays or not np.array_equal(arrays[k], state[k])]
     if meta["loop"]["step_in_epoch"] and meta.get("batch_size") != cfg.train.batch_size:
         changed.append("train.batch_size=%d mid-epoch (the run has %s; it may change at an epoch boundary)"
                        % (cfg.train.batch_size, meta.get("batch_size")))
@@ -168,7 +170,7 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
                             extra_meta={"model": cfg.model.name, "data": dataset.meta, "fingerprint": fingerprint(cfg),
                                         "batch_size": t.batch_size})
     hooks = [Reseed(t.seed), StopOnNonFinite(t.log_every), EpochStats(dataset),
-             Evaluate(lambda m: flat(evaluator.run(m, dataset.eval_sets()))),
+             Evaluate(lambda m: flat(evaluator.run(m, dataset.eval_sets())), t.eval_every),
              track, EarlyStopping(t.patience), checkpoint,
              JsonlLog(os.path.join(run_dir, "log.jsonl"), writer=checkpoint.writer), StopOnSignal(checkpoint),
              *hooks]

@@ -82,3 +82,63 @@ def test_gensim_reads_our_files(tmp_path, binary):
     kv = gensim.models.KeyedVectors.load_word2vec_format(path, binary=binary)
     assert list(kv.index_to_key) == words
     np.testing.assert_allclose(kv["caf\xe9"], vectors[1], rtol=1e-5)
+
+
+def test_long_lines_come_in_bounded_pieces_that_keep_words_and_sentences(tmp_path):
+    import io
+    from zoo.data.text import pieces
+    line = " ".join("w%d" % (i % 50) for i in range(2000))
+    text = line + "\nshort line\n" + line  # the last line has no newline
+    got = list(pieces(io.StringIO(text), limit=64))
+    assert max(len(p) for p, _ in got) <= 64 + 8                        # bounded (plus a carried word)
+    assert [end for _, end in got].count(True) == 3                      # three lines end
+    tok = Tokenizer(r"\S+")
+    assert [t for p, _ in got for t in tok(p)] == tok(text)              # no word cut, none lost
+    # the ids and sentence numbers are those of reading whole lines
+    path = write(tmp_path / "c.txt", text)
+    from zoo.data import text as text_module
+    small = TextCorpus(paths=[path], min_count=1, sample=0, cache_tokens=0, eval_sets=())
+    whole = list(small.corpus._encode())
+    text_module.PIECE_CHARS, saved = 64, text_module.PIECE_CHARS
+    try:
+        cut = list(TextCorpus(paths=[path], min_count=1, sample=0, cache_tokens=0, eval_sets=()).corpus._encode())
+    finally:
+        text_module.PIECE_CHARS = saved
+    assert len(whole) == len(cut) == 1
+    for a, b in zip(whole, cut):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_chunked_pairs_are_the_whole_corpus_pairs(tmp_path):
+    """Chunks end at line ends and windows stay inside a line, so the pairs of the chunks (full windows) are
+    exactly those of the corpus read in one block."""
+    from collections import Counter
+    from zoo.data.skipgram import pairs_within
+    lines = "\n".join(" ".join("w%d" % ((i * 7 + j) % 13) for j in range(3 + i % 6)) for i in range(80))
+    path = write(tmp_path / "c.txt", lines)
+
+    def pair_counts(**kwargs):
+        ds = TextCorpus(paths=[path], min_count=1, sample=0, window=3, eval_sets=(), **kwargs)
+        counts = Counter()
+        for ids, sentences in ds.corpus.chunks():
+            counts.update(zip(*(a.tolist() for a in pairs_within(ids, sentences, np.full(len(ids), 3)))))
+        return counts
+    assert pair_counts(chunk_tokens=17, cache_tokens=0) == pair_counts()
+
+
+def test_paths_take_folders_globs_and_gzip(tmp_path):
+    import gzip
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    write(folder / "b.txt", "b b b\n")
+    with gzip.open(folder / "a.gz", "wt", encoding="utf-8") as f:
+        f.write("a a a\n")
+    write(folder / "notes.md", "c c c\n")                                  # neither .txt nor .gz: left out
+    by_folder = TextCorpus(paths=[str(folder)], min_count=1, eval_sets=())
+    assert by_folder.corpus.paths == [str(folder / "a.gz"), str(folder / "b.txt")]
+    assert sorted(by_folder.vocab.idx_to_token) == ["a", "b"]
+    by_glob = TextCorpus(paths=[str(folder / "*.txt")], min_count=1, eval_sets=())
+    assert by_glob.vocab.idx_to_token == ["b"]
+    with pytest.raises(DataError, match=r"corpus file .*\*.zip not found"):
+        TextCorpus(paths=[str(folder / "*.zip")], eval_sets=())

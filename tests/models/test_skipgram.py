@@ -85,3 +85,24 @@ def test_siamese_in_batch_pairs_equal_explicit_pairs():
     in_batch = Objective(model)(images, left, right, target).asnumpy()
     explicit = model.loss_fn(model.score(model.embed(images.take(left)), model.embed_b(images.take(right))), target)
     np.testing.assert_allclose(in_batch, explicit.asnumpy(), rtol=1e-5)
+
+
+def test_init_vectors_start_the_input_vectors_of_the_words_the_file_has(tmp_path):
+    import types
+    from zoo.data.word2vec_format import write_word2vec
+    from zoo.models import SkipGram
+    path = str(tmp_path / "start.vec")
+    write_word2vec(path, ["King", "queen", "zebra"], np.arange(9, dtype=np.float32).reshape(3, 3))
+    model = SkipGram.create(4, dim=3, init_vectors=path)
+    model.initialize()
+    before = model.center_tower.embedding.weight.data().asnumpy()
+    vocab = types.SimpleNamespace(vocab=types.SimpleNamespace(idx_to_token=["the", "king", "queen", "cat"]))
+    model.initialize_from(vocab)
+    after = model.center_tower.embedding.weight.data().asnumpy()
+    np.testing.assert_array_equal(after[1], [0, 1, 2])                 # "King" in the file, lowercased
+    np.testing.assert_array_equal(after[2], [3, 4, 5])
+    np.testing.assert_array_equal(after[[0, 3]], before[[0, 3]])      # words the file lacks keep their start
+    wrong = SkipGram.create(4, dim=5, init_vectors=path)
+    wrong.initialize()
+    with pytest.raises(ValueError, match="holds vectors of 3 numbers, model.dim is 5"):
+        wrong.initialize_from(vocab)

@@ -99,6 +99,17 @@ def test_word2vec_train_export_similar(tmp_path):
         import numpy as np
         np.testing.assert_allclose(vectors, model.embeddings(), rtol=1e-5, atol=1e-6)
 
+    # the exported file scored by tools/evaluate.py --vectors: the run's own numbers
+    proc = run_tool(["tools/export.py", out, "--format", "word2vec"])
+    proc = run_tool(["tools/evaluate.py", "--vectors", proc.stdout.strip(), "--eval-root", str(tmp_path),
+                     "--sets", "wordsim353", "analogy"])
+    assert proc.returncode == 0, proc.stderr
+    scored = json.loads(proc.stdout)
+    assert np.isclose(scored["wordsim353"]["spearman"], results["wordsim353"]["spearman"], atol=1e-4)
+    assert scored["analogy"]["accuracy"] == results["analogy"]["accuracy"]
+    assert scored["analogy"]["sections"] == [{"section": "family", "accuracy": results["analogy"]["accuracy"],
+                                             "correct": int(results["analogy"]["accuracy"]), "n": 1}]
+
     proc = run_tool(["tools/similar.py", out, "--word", "king", "-k", "3"])
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.strip().splitlines()) == 3 and "king " not in proc.stdout

@@ -104,3 +104,30 @@ def test_train_loss_is_the_mean_of_the_examples_losses():
     loop.run()
     want = np.mean((x.sum(axis=1) - y) ** 2)  # w = (1, 1, 1)
     assert want > 1 and np.isclose(loop.metrics["train.loss"], want, rtol=1e-6)
+
+
+def test_validation_every_n_epochs_and_patience_counts_validations(tmp_path):
+    """The run of the test above with ``eval_every=2``: validations after epochs 2, 4, 6, ... (RMSE 0.45, 0.38
+    (best), then worse); epochs in between neither improve nor use up patience, so patience 2 stops after the
+    second validation without improvement, epoch 8, and epoch 4 stays the best."""
+    import json
+    from zoo.config import ConfigError
+    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
+    raw = {"model": {"name": "mf", "dim": 16, "reg": 0.0, "init_scale": 0.1},
+           "data": {"name": "movielens", "root": root},
+           "train": {"epochs": 30, "batch_size": 64, "progress": False, "monitor": "valid.rmse", "patience": 2,
+                     "eval_every": 2},
+           "optim": {"name": "adam", "lr": 0.05}}
+    results = train(from_raw(raw), str(tmp_path / "run"))
+    assert (results["best_epoch"], results["epochs"]) == (4, 8)
+    with open(tmp_path / "run" / "log.jsonl") as f:
+        validated = [e["epoch"] for e in map(json.loads, f) if "valid.rmse" in e]
+    assert validated == [2, 4, 6, 8]
+    raw["train"].update(eval_every=0)
+    with pytest.raises(ConfigError, match="train.eval_every=0 leaves train.monitor=valid.rmse without values"):
+        from_raw(raw)
+    raw["train"].update(monitor="", epochs=3)
+    results = train(from_raw(raw), str(tmp_path / "final-only"))                  # the final evaluation only
+    with open(tmp_path / "final-only" / "log.jsonl") as f:
+        assert not any("valid.rmse" in e for e in map(json.loads, f))
+    assert results["best_epoch"] == 3 and "rmse" in results["test"]

@@ -1,11 +1,14 @@
 """Text corpora for word2vec: files -> tokens -> vocabulary (gluonnlp) -> word-id chunks -> skip-gram batches.
 
-The corpus is read line by line (a line is a sentence or a document) and encoded in chunks of about
-``chunk_tokens`` words, so a corpus larger than memory streams; a corpus that fits under ``cache_tokens`` is
-encoded once and kept.
+The corpus is read line by line (a line is a sentence or a document; a long line in pieces) and encoded in chunks
+of about ``chunk_tokens`` words, so a corpus larger than memory streams; a corpus that fits under
+``cache_tokens`` is encoded once and kept. ``data.paths`` may name files (plain or gzip), folders of ``.txt`` /
+``.gz`` files and glob patterns.
 """
 import collections
 import dataclasses
+import glob
+import gzip
 import hashlib
 import logging
 import os
@@ -67,6 +70,61 @@ class Tokenizer:
         return [m.group(0) for m in self.regex.finditer(line)]
 
 
+PIECE_CHARS = 1 << 20  # a long line is read and tokenized in pieces of about this many characters
+
+
+def expand_paths(paths):
+    """The files ``paths`` names, in order: a file itself, a directory's ``.txt`` and ``.gz`` files (sorted), a
+    glob pattern's matches (sorted). A name that matches nothing is an error naming it."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(os.path.join(path, n) for n in os.listdir(path) if n.endswith((".txt", ".gz")))
+        elif glob.has_magic(path):
+            found = sorted(p for p in glob.glob(path) if os.path.isfile(p))
+        else:
+            found = [path] if os.path.isfile(path) else []
+        if not found:
+            raise DataError("corpus file %s not found (data.paths: a file, a folder of .txt/.gz files or a "
+                            "pattern such as texts/*.txt)" % path)
+        files += found
+    return files
+
+
+def open_text(path):
+    """A text file (UTF-8, undecodable bytes replaced), gzip-compressed or not."""
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def pieces(f, limit=None):
+    """``(text, line_ends)`` pieces of the lines of ``f``: whole lines, and a line longer than ``limit`` (default
+    :data:`PIECE_CHARS`) in pieces cut after their last whitespace (a word is never split); ``line_ends`` marks a
+    line's last piece."""
+    limit = limit or PIECE_CHARS
+    carry = ""
+    while True:
+        chunk = f.readline(limit)
+        if not chunk:
+            if carry:
+                yield carry, True
+            return
+        if chunk.endswith("\n"):
+            yield carry + chunk, True
+            carry = ""
+            continue
+        text = carry + chunk
+        cut = max(text.rfind(" "), text.rfind("\t"))
+        if cut < 0:  # no space in the piece so far: keep reading (one word longer than limit is kept whole)
+            carry = text
+            continue
+        yield text[:cut], False
+        carry = text[cut + 1:]
+
+
 class Corpus:
     """Lines of text files as chunks of word ids.
 
@@ -80,16 +138,13 @@ class Corpus:
 
     def __init__(self, paths, tokenizer, min_count=5, max_vocab=0, chunk_tokens=1_000_000,
                  cache_tokens=200_000_000):
-        self.paths, self.tokenizer = list(paths), tokenizer
+        self.paths, self.tokenizer = expand_paths(paths), tokenizer
         self.chunk_tokens = chunk_tokens
-        for path in self.paths:
-            if not os.path.isfile(path):
-                raise DataError("corpus file %s not found (data.paths)" % path)
         counter = collections.Counter()
         self.num_lines = 0
-        for tokens in self._token_lines():
+        for tokens, line_ends in self._token_lines():
             gluonnlp.data.count_tokens(tokens, to_lower=False, counter=counter)
-            self.num_lines += 1
+            self.num_lines += line_ends
         if not counter:
             raise DataError("no tokens in %s (check data.token_pattern)" % ", ".join(self.paths))
         self.vocab = gluonnlp.Vocab(counter, max_size=max_vocab or None, min_freq=min_count, unknown_token=None,
@@ -103,19 +158,21 @@ class Corpus:
         self._cache = list(self._encode()) if self.num_tokens <= cache_tokens else None
 
     def _token_lines(self):
+        """``(tokens, line_ends)`` of each piece of text: a line, or a bounded piece of a long one (cut at a space;
+        ``line_ends`` is False until its last piece), so that a file without newlines never sits in memory whole."""
         for path in self.paths:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    yield self.tokenizer(line)
+            with open_text(path) as f:
+                for piece, line_ends in pieces(f):
+                    yield self.tokenizer(piece), line_ends
 
     def _encode(self):
         index = self.vocab.token_to_idx
         ids, sentences, line = [], [], 0
-        for tokens in self._token_lines():
+        for tokens, line_ends in self._token_lines():
             row = [index[t] for t in tokens if t in index]
             ids.extend(row)
             sentences.extend([line] * len(row))
-            line += 1
+            line += line_ends
             if len(ids) >= self.chunk_tokens:
                 yield np.array(ids, np.int32), np.array(sentences, np.int32)
                 ids, sentences = [], []
@@ -144,7 +201,7 @@ class TextCorpus:
         CHECKS = {"min_count": POSITIVE, "max_vocab": NON_NEGATIVE, "window": POSITIVE, "negatives": POSITIVE,
                   "sample": at_least(0.0), "chunk_tokens": POSITIVE, "cache_tokens": NON_NEGATIVE}
         name: str = "text"
-        paths: typing.List[str] = dataclasses.field(default_factory=list)   # local text files
+        paths: typing.List[str] = dataclasses.field(default_factory=list)   # files, folders of .txt/.gz, globs
         corpus: str = ""              # a named corpus (text8), used when paths is empty
         root: str = ""                # where a named corpus is kept; empty: ~/.cache/zoo/CORPUS
         token_pattern: str = TOKEN_PATTERN

@@ -19,21 +19,23 @@ def similarity_score(vectors, index, pairs):
     return {"spearman": spearman(predicted, human), "covered": len(known) / len(pairs), "n": len(known)}
 
 
-def analogy_score(vectors, index, questions, batch_size=1024):
+def analogy_score(vectors, index, questions, batch_size=1024, per_section=False):
     """``{"accuracy", "covered", "n"}`` on ``(section, a, b, c, d)`` questions (a is to b as c is to d): the
     answer is the word nearest to ``b - a + c`` by cosine, other than a, b and c (3CosAdd, as gensim and the C
-    tool score it). Accuracy is over the covered questions (all four words in ``index``).
+    tool score it). Accuracy is over the covered questions (all four words in ``index``). ``per_section`` adds
+    ``"sections"``: ``[{"section", "accuracy", "correct", "n"}]`` in the file's order, over covered questions.
 
     Not gluonnlp's ``ThreeCosAdd``: it excludes question words by multiplying their score by zero, which still
     lets them win when every other score is negative.
     """
-    known = np.array([[index[w] for w in q[1:]] for q in questions if all(w in index for w in q[1:])],
-                     dtype=np.int64).reshape(-1, 4)
+    covered = [q for q in questions if all(w in index for w in q[1:])]
+    known = np.array([[index[w] for w in q[1:]] for q in covered], dtype=np.int64).reshape(-1, 4)
     if not len(known):
-        return {"accuracy": float("nan"), "covered": 0.0, "n": 0}
+        out = {"accuracy": float("nan"), "covered": 0.0, "n": 0}
+        return dict(out, sections=[]) if per_section else out
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-10)
     weight = mx.nd.array(unit)
-    correct = 0
+    right = np.zeros(len(known), bool)
     for start in range(0, len(known), batch_size):
         a, b, c, d = known[start:start + batch_size].T
         query = mx.nd.array(unit[b] - unit[a] + unit[c])
@@ -41,8 +43,16 @@ def analogy_score(vectors, index, questions, batch_size=1024):
         rows = np.arange(len(a))
         for excluded in (a, b, c):
             scores[rows, excluded] = -np.inf
-        correct += int((scores.argmax(axis=1) == d).sum())
-    return {"accuracy": correct / len(known), "covered": len(known) / len(questions), "n": int(len(known))}
+        right[start:start + len(a)] = scores.argmax(axis=1) == d
+    out = {"accuracy": float(right.mean()), "covered": len(known) / len(questions), "n": int(len(known))}
+    if per_section:
+        names = [q[0] for q in covered]
+        out["sections"] = []
+        for name in dict.fromkeys(names):  # the file's order
+            mine = right[[i for i, n in enumerate(names) if n == name]]
+            out["sections"].append({"section": name, "accuracy": float(mine.mean()), "correct": int(mine.sum()),
+                                    "n": int(len(mine))})
+    return out
 
 
 def nearest(vectors, query, k=10, exclude=()):

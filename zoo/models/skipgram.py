@@ -1,14 +1,18 @@
 """Skip-gram word2vec: a center-word tower and a context-word tower meet in a dot product; negative sampling
 turns the scores into a loss. Negatives come from the data pipeline (``zoo.data.text``), not from the graph."""
 import dataclasses
+import logging
 
 import mxnet as mx
+import numpy as np
 from mxnet.gluon import HybridBlock
 
 from ..blocks import (CandidateScorer, DotScorer, EmbeddingTower, NegativeSamplingLoss, PairwiseCandidateScorer,
                       dense_table)
 from ..config import POSITIVE, above
 from ..registry import MODELS
+
+log = logging.getLogger(__name__)
 
 
 @MODELS.register("skipgram")
@@ -40,11 +44,13 @@ class SkipGram(HybridBlock):
 
     @dataclasses.dataclass
     class Config:
+        PATHS = ("init_vectors",)  # stored resolved, so that a saved run finds the file from any folder
         CHECKS = {"dim": POSITIVE, "negative_weight": above(0)}
         name: str = "skipgram"
         dim: int = 100
         sparse_grad: bool = True
         negative_weight: float = 1.0  # e.g. 5 / data.negatives with shared negatives: the 5-negative objective
+        init_vectors: str = ""        # a word-vector file (word2vec, fastText .vec, GloVe) to start the input vectors
 
     def __init__(self, center_tower, context_tower, scorer, negative_scorer, loss=None, **kwargs):
         super().__init__(**kwargs)
@@ -60,13 +66,44 @@ class SkipGram(HybridBlock):
         """word2vec's setup: input vectors start small and random, output vectors at zero. ``kwargs`` are the
         fields of :class:`Config` (``dim``, ``sparse_grad``, ``negative_weight``), with its defaults."""
         cfg = cls.Config(**kwargs)
-        return cls(EmbeddingTower(vocab_size, cfg.dim, sparse_grad=cfg.sparse_grad, init_scale=0.5 / cfg.dim,
-                                  prefix="center_"),
-                   EmbeddingTower(vocab_size, cfg.dim, sparse_grad=cfg.sparse_grad, init_scale=0.0,
-                                  prefix="context_"),
-                   DotScorer(prefix="scorer_"),
-                   CandidateScorer(negatives) if shared_negatives else PairwiseCandidateScorer(),
-                   NegativeSamplingLoss(cfg.negative_weight), prefix="skipgram_")
+        model = cls(EmbeddingTower(vocab_size, cfg.dim, sparse_grad=cfg.sparse_grad, init_scale=0.5 / cfg.dim,
+                                   prefix="center_"),
+                    EmbeddingTower(vocab_size, cfg.dim, sparse_grad=cfg.sparse_grad, init_scale=0.0,
+                                   prefix="context_"),
+                    DotScorer(prefix="scorer_"),
+                    CandidateScorer(negatives) if shared_negatives else PairwiseCandidateScorer(),
+                    NegativeSamplingLoss(cfg.negative_weight), prefix="skipgram_")
+        model.init_vectors = cfg.init_vectors
+        return model
+
+    init_vectors = ""
+
+    def initialize_from(self, dataset):
+        """With ``init_vectors`` (a file in any format :func:`~zoo.data.word2vec_format.read_vectors` reads), the
+        input vector of every vocabulary word the file has (exactly, else lowercased) starts as the file's; the
+        others keep their random start. Called once on a new run; reads ``dataset.vocab``."""
+        if not self.init_vectors:
+            return
+        from ..data.word2vec_format import read_vectors
+        words, vectors = read_vectors(self.init_vectors)
+        table = self.center_tower.embedding.weight
+        if vectors.shape[1] != table.shape[1]:
+            raise ValueError("model.init_vectors: %s holds vectors of %d numbers, model.dim is %d"
+                             % (self.init_vectors, vectors.shape[1], table.shape[1]))
+        index = {}
+        for i, w in enumerate(words):
+            index.setdefault(w, i)
+        for i, w in enumerate(words):
+            index.setdefault(w.lower(), i)
+        vocab = dataset.vocab.idx_to_token
+        rows = [(r, index[w]) for r, w in enumerate(vocab) if w in index]
+        values = table.data(table.list_ctx()[0]).asnumpy()
+        if rows:
+            mine, theirs = (np.array(c) for c in zip(*rows))
+            values[mine] = vectors[theirs]
+        table.set_data(mx.nd.array(values))
+        log.info("model.init_vectors: %d of %d vocabulary words start from %s", len(rows), len(vocab),
+                 self.init_vectors)
 
     @classmethod
     def from_config(cls, cfg, meta):

@@ -15,14 +15,18 @@ log = logging.getLogger(__name__)
 
 
 class Evaluate(Hook):
-    """After each epoch, ``loop.metrics.update(evaluate(loop.model))``; ``evaluate`` returns e.g.
-    ``{"valid.rmse": 0.86, "valid.loss": 0.9}``. ``eval.seconds`` is the time it took, so that training speed
-    can be told apart from it."""
+    """After every ``every``-th epoch and the last (never with ``every=0``),
+    ``loop.metrics.update(evaluate(loop.model))``; ``evaluate`` returns e.g. ``{"valid.rmse": 0.86}``.
+    ``eval.seconds`` is the time it took, so that training speed can be told apart from it; ``loop.evaluated``
+    says whether this epoch was evaluated."""
 
-    def __init__(self, evaluate):
-        self.evaluate = evaluate
+    def __init__(self, evaluate, every=1):
+        self.evaluate, self.every = evaluate, every
 
     def after_epoch(self, loop):
+        loop.evaluated = bool(self.every) and (loop.epoch % self.every == 0 or loop.epoch == loop.epochs)
+        if not loop.evaluated:
+            return
         started = time.time()
         loop.metrics.update(self.evaluate(loop.model))
         loop.metrics["eval.seconds"] = round(time.time() - started, 3)
@@ -43,6 +47,9 @@ class TrackBest(Hook):
         self._warned = False
 
     def after_epoch(self, loop):
+        if self.monitor and not getattr(loop, "evaluated", True):  # a skipped validation is no verdict
+            loop.improved = False
+            return
         value = loop.metrics.get(self.monitor)
         if value is None and self.monitor and not self._warned:
             log.warning("metric %s is not computed; the last epoch counts as the best", self.monitor)
@@ -60,12 +67,15 @@ class TrackBest(Hook):
 
 
 class EarlyStopping(Hook):
-    """Stops after ``patience`` epochs without improvement (needs :class:`TrackBest` before it)."""
+    """Stops after ``patience`` validations without improvement (needs :class:`TrackBest` before it); epochs
+    without a validation do not count."""
 
     def __init__(self, patience):
         self.patience, self.waited = patience, 0
 
     def after_epoch(self, loop):
+        if not getattr(loop, "evaluated", True):
+            return
         self.waited = 0 if loop.improved else self.waited + 1
         if self.patience and self.waited >= self.patience:
             log.info("early stop after epoch %d: no improvement for %d epochs", loop.epoch, self.waited)
