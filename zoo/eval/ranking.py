@@ -55,12 +55,14 @@ def ranking_metrics(score, train, test, num_items, ks=(10,), candidates=None, bl
     evaluated = 0
     for start in range(0, num_users, block):
         rows = np.arange(start, min(start + block, num_users))
-        n_pos = np.bincount(_wanted(train, test, rows, num_items, candidates) // num_items, minlength=len(rows))
+        wanted = _wanted(train, test, rows, num_items, candidates)
+        n_pos = np.bincount(wanted // num_items, minlength=len(rows))
         keep = n_pos > 0
         if not keep.any():
             continue
+        position = np.cumsum(keep) - 1                                        # row -> its place among the kept
+        wanted = position[wanted // num_items] * num_items + wanted % num_items  # (every wanted row is kept)
         rows, n_pos = rows[keep], n_pos[keep]
-        wanted = _wanted(train, test, rows, num_items, candidates)
         scores = score(rows)                                                  # (b, num_items)
         top = top_k(scores, kmax, exclude=_rows(train, rows), allowed=candidates)  # (b, kmax), best first
         hit = (top >= 0) & np.isin(np.arange(len(rows))[:, None] * num_items + top, wanted)
