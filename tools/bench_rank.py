@@ -126,7 +126,7 @@ def eval_memory(data_root, seed, num_users=0, num_items=0, per_user=50, dim=48):
     kind (history tower). The process's peak RSS is the figure; ``seconds`` is the evaluation's wall time."""
     import logging
     import mxnet as mx
-    from zoo.data.positives import entries
+    from zoo.data.positives import select_rows
     from zoo.eval.ranking import positives, ranking_metrics
     from zoo.models import RankingMF
     from zoo.ops.arrays import as_ndarray
@@ -154,12 +154,11 @@ def eval_memory(data_root, seed, num_users=0, num_items=0, per_user=50, dim=48):
     model = RankingMF.create(num_users, num_items, history=True, dim=dim, loss="multinomial")
     model.initialize()
     model.hybridize(static_alloc=True)
-    indptr = pairs["train"][0]
 
     def score(rows):
-        counts = indptr[rows + 1] - indptr[rows]
-        liked = SparseRows(np.concatenate([[0], np.cumsum(counts)]), entries(pairs["train"], rows)[1],
-                           np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts), num_items)
+        ptr, items = select_rows(pairs["train"], rows)
+        counts = np.diff(ptr)
+        liked = SparseRows(ptr, items, np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts), num_items)
         users = np.asarray(rows, np.int32)
         return model.score(as_ndarray(users), as_ndarray(liked)).asnumpy()
     started = time.time()

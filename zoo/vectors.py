@@ -78,7 +78,7 @@ class Vectors:
 
     def doesnt_match(self, words):
         """The word of ``words`` farthest (by cosine) from the mean of their unit vectors."""
-        words = [w for w in words]
+        words = list(words)
         if not words:
             raise ValueError("doesnt_match needs words")
         unit = _unit(self.vectors[[self._row(w) for w in words]])

@@ -56,12 +56,26 @@ def read_columns(path, sep, ncols, header=False, skip_bad_lines=False, checks=No
     return _slow(path, raw, first, sep, ncols, header, skip_bad_lines, checks, int_cols)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_file(path, text=False):
+    """``path`` opened for reading, through gzip when its bytes are gzip's (whatever the name says); ``text``:
+    as UTF-8 text with undecodable bytes replaced, else binary."""
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == GZIP_MAGIC
+    kwargs = {"encoding": "utf-8", "errors": "replace"} if text else {}
+    if gzipped:
+        return gzip.open(path, "rt" if text else "rb", **kwargs)
+    return open(path, "r" if text else "rb", **kwargs)
+
+
 def read_bytes(path):
     """The bytes of ``path``, decompressed when they are gzip's (whatever the file's name says)."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
-        if raw[:2] == b"\x1f\x8b":
+        if raw[:2] == GZIP_MAGIC:
             raw = gzip.decompress(raw)
     except (OSError, EOFError) as err:
         raise DataError("cannot read %s: %s" % (path, getattr(err, "strerror", None) or err)) from None

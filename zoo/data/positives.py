@@ -23,6 +23,13 @@ def entries(csr, rows):
     return row_of, indices[np.repeat(indptr[rows], counts) + offsets]
 
 
+def select_rows(csr, rows):
+    """The CSR ``(indptr, indices)`` of the rows ``rows`` of ``csr``, in that order."""
+    indptr, _ = csr
+    counts = indptr[rows + 1] - indptr[rows]
+    return np.concatenate([[0], np.cumsum(counts)]), entries(csr, rows)[1]
+
+
 def implicit_feedback(users, items, ratings, splits, num_users, num_items, threshold):
     """MovieLens-style ratings read as implicit feedback: ``(liked, candidates, positives)``: for each split the
     rows whose rating is at least ``threshold``, the catalog (a boolean ``(num_items,)`` mask of the items of the

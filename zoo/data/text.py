@@ -8,7 +8,6 @@ of about ``chunk_tokens`` words, so a corpus larger than memory streams; a corpu
 import collections
 import dataclasses
 import glob
-import gzip
 import hashlib
 import logging
 import os
@@ -22,6 +21,7 @@ from ..config import NON_NEGATIVE, POSITIVE, ConfigError, at_least, each, one_of
 from ..registry import DATASETS
 from .batches import split_rows
 from .download import DataError, data_folder, download, extract_zip
+from .parse import open_file
 from .skipgram import UnigramSampler, keep_probabilities, skipgram_pairs, subsample
 from .wordsets import SETS, locate, read_analogies, read_similarity
 
@@ -91,15 +91,6 @@ def expand_paths(paths):
     return files
 
 
-def open_text(path):
-    """A text file (UTF-8, undecodable bytes replaced), gzip-compressed or not."""
-    with open(path, "rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
-
-
 def pieces(f, limit=None):
     """``(text, line_ends)`` pieces of the lines of ``f``: whole lines, and a line longer than ``limit`` (default
     :data:`PIECE_CHARS`) in pieces cut after their last whitespace (a word is never split); ``line_ends`` marks a
@@ -161,7 +152,7 @@ class Corpus:
         """``(tokens, line_ends)`` of each piece of text: a line, or a bounded piece of a long one (cut at a space;
         ``line_ends`` is False until its last piece), so that a file without newlines never sits in memory whole."""
         for path in self.paths:
-            with open_text(path) as f:
+            with open_file(path, text=True) as f:
                 for piece, line_ends in pieces(f):
                     yield self.tokenizer(piece), line_ends
 

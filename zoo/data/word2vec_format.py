@@ -5,11 +5,10 @@ word2vec text / fastText ``.vec``: a ``"count dim"`` line, then ``word v1 v2 ...
 header, then for each word its UTF-8 bytes, a space, ``dim`` little-endian float32 values and (usually) a newline.
 GloVe: ``word v1 v2 ...`` lines without a header. Any of them may be gzip-compressed (``.gz``).
 """
-import gzip
-
 import numpy as np
 
 from .download import DataError
+from .parse import open_file
 
 FORMATS = ("auto", "word2vec", "word2vec-binary", "glove")
 
@@ -30,12 +29,6 @@ def read_word2vec(path, binary=False):
     return read_vectors(path, "word2vec-binary" if binary else "word2vec")
 
 
-def _open(path):
-    with open(path, "rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")
-
-
 def _header(line):
     """``(count, dim)`` when ``line`` is a word2vec header, else None."""
     fields = line.split()
@@ -47,7 +40,7 @@ def _header(line):
 def detect_format(path):
     """``word2vec``, ``word2vec-binary`` or ``glove``, from the first line (a ``count dim`` header or not) and
     whether what follows it is text."""
-    with _open(path) as f:
+    with open_file(path) as f:
         first = f.readline()
         if _header(first) is None:
             return "glove"
@@ -68,7 +61,7 @@ def read_vectors(path, fmt="auto"):
         raise DataError("unknown vector format %r; choose one of: %s" % (fmt, ", ".join(FORMATS)))
     if fmt == "auto":
         fmt = detect_format(path)
-    with _open(path) as f:
+    with open_file(path) as f:
         header = None
         if fmt != "glove":
             first = f.readline()

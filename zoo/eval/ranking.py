@@ -14,15 +14,8 @@ each averaged over the evaluated users; ``users`` is their count.
 """
 import numpy as np
 
-from ..data.positives import entries, positives  # noqa: F401  (positives: the CSR form these metrics take)
+from ..data.positives import entries, positives, select_rows  # noqa: F401  (positives: the CSR form these metrics take)
 from ..ops.arrays import top_k
-
-
-def _rows(csr, rows):
-    """The CSR ``(indptr, indices)`` of the rows ``rows`` of ``csr``, in that order."""
-    indptr, _ = csr
-    counts = indptr[rows + 1] - indptr[rows]
-    return np.concatenate([[0], np.cumsum(counts)]), entries(csr, rows)[1]
 
 
 def _wanted(train, test, rows, num_items, candidates):
@@ -64,7 +57,7 @@ def ranking_metrics(score, train, test, num_items, ks=(10,), candidates=None, bl
         wanted = position[wanted // num_items] * num_items + wanted % num_items  # (every wanted row is kept)
         rows, n_pos = rows[keep], n_pos[keep]
         scores = score(rows)                                                  # (b, num_items)
-        top = top_k(scores, kmax, exclude=_rows(train, rows), allowed=candidates)  # (b, kmax), best first
+        top = top_k(scores, kmax, exclude=select_rows(train, rows), allowed=candidates)  # (b, kmax), best first
         hit = (top >= 0) & np.isin(np.arange(len(rows))[:, None] * num_items + top, wanted)
         for k in ks:
             hits = hit[:, :k].sum(axis=1)
