@@ -64,3 +64,13 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(str(bad))
+
+
+@pytest.mark.parametrize("optim, why", [({"name": "adam"}, "optim.name is adam"),
+                                        ({"name": "sgd", "wd": 0.1}, "optim.wd is 0.1"),
+                                        ({"name": "sgd", "args": {"momentum": 0.9}}, "optim.args.momentum is 0.9")])
+def test_per_example_sgd_refuses_what_it_cannot_apply(tmp_path, optim, why):
+    path = write(tmp_path, dict(RAW, optim=dict(optim, per_example=True)))
+    with pytest.raises(ConfigError, match=r"optim\.per_example applies plain SGD .*; %s" % why) as err:
+        load_config(path)
+    assert err.value.key == "optim.per_example" and path in str(err.value)

@@ -101,11 +101,22 @@ class OptimConfig:
     gamma: float = 0.5
     step_epochs: int = 10
     warmup_epochs: int = 0
+    # SGD applied to one example at a time at rate lr, in the batch's order (word2vec's rule), instead of one step
+    # on the batch's mean gradient: a fused kernel where zoo.fastpath finds one, else one step on the batch's summed
+    # gradient (the same to first order). Needs name sgd, no momentum, no weight decay.
+    per_example: bool = False
     args: typing.Dict[str, typing.Any] = dataclasses.field(default_factory=dict)  # passed to the optimizer
 
     def validate(self, path):
-        """``args`` must be arguments that the named optimizer takes."""
+        """``args`` must be arguments that the named optimizer takes; ``per_example`` needs plain SGD."""
         import inspect
+        if self.per_example:
+            bad = ((self.name.lower() != "sgd" and "%s.name is %s" % (path, self.name))
+                   or (self.wd and "%s.wd is %g" % (path, self.wd))
+                   or (self.args.get("momentum") and "%s.args.momentum is %g" % (path, self.args["momentum"])))
+            if bad:
+                raise ConfigError("%s.per_example applies plain SGD (name sgd, no momentum, no weight decay); %s"
+                                  % (path, bad), key=path + ".per_example")
         import mxnet as mx
         cls = mx.optimizer.Optimizer.opt_registry.get(self.name.lower())
         if cls is None:

@@ -7,7 +7,9 @@ standard blocks of exact type, the tables are bare embeddings, every device is a
 (A kernel that replaces only the loss, such as the multinomial one, keeps the model's own forward, so only the
 loss block must match.)
 :func:`select_objective` logs once which path a run takes and why. The same goes for the optimizer
-(:func:`make_optimizer`). Models and blocks never import :mod:`zoo.ops`; tests compare every fused path with the
+(:func:`make_optimizer`) and for the training step (:func:`select_step`): SGD applied one example at a time
+(``optim.per_example``) runs as a fused training kernel where one applies, else as one step on the batch's summed
+gradient. Models and blocks never import :mod:`zoo.ops`; tests compare every fused path with the
 composite one on the same batch.
 """
 import logging
@@ -20,6 +22,8 @@ from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTowe
                      NegativeSamplingLoss, PairwiseCandidateScorer, SquaredLoss, hybridize_dense)
 from .config import ConfigError
 from .models import MatrixFactorization, Objective, RankingMF, SkipGram
+from .ops.optimizers import FusedAdam, FusedSGD
+from .train.loop import GradientStep, Step
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +197,100 @@ def select_objective(model, devices, hybridize=True):
     return objective
 
 
+# ------------------------------------------------------------------------------------------- training step
+class FusedSkipGramSGD(Step):
+    """Plain SGD on skip-gram's objective, one pair at a time, in place in the two tables
+    (:func:`zoo.ops.fused.sgns_sgd`): for each pair of the batch in order, the step that
+    ``GradientStep(Objective(model))`` with ``trainer``'s SGD makes on a batch of that pair alone (the tests compare
+    the two), for a model that :func:`skipgram_reason` accepts. The learning rate is the optimizer's, its schedule
+    advancing one update a step; ``clip_gradient`` bounds each pair's gradient.
+
+    The pairs come in the text's order, not shuffled (``shuffle = False``), as word2vec.c and gensim take them:
+    one pair at a time, that order gives better vectors (``tools/BENCHMARKS.md``), while one step on the summed
+    gradient of many pairs needs them shuffled.
+
+    Several CPU devices: the parts are trained in order on the first device's tables, which are then copied to
+    the others. CPU devices share the cores that the kernel's threads already use all of, and so the result is
+    one device's."""
+
+    shuffle = False
+
+    def __init__(self, model, devices):
+        self.model, self.devices = model, list(devices)
+        self.tables = [model.center_tower.embedding.weight, model.context_tower.embedding.weight]
+        self.negative_weight = model.loss_fn.negative_weight
+
+    def __call__(self, parts, trainer):
+        from .ops.fused import sgns_sgd
+        optimizer = trainer.optimizer  # asked each step: loading a checkpoint replaces it
+        index = [trainer._param2idx[p.name] for p in self.tables]
+        optimizer._update_count(index)  # the schedule's clock, as trainer.step would move it
+        lr = optimizer._get_lr(index[0])
+        clip = -1.0 if optimizer.clip_gradient is None else optimizer.clip_gradient
+        first = [p.data(self.devices[0]) for p in self.tables]
+        losses = [sgns_sgd(*(x.astype("int32", copy=False) for x in part), *first, lr=lr,
+                           negative_weight=self.negative_weight, clip_gradient=clip) for part in parts]
+        for ctx in self.devices[1:]:
+            for p, table in zip(self.tables, first):
+                table.copyto(p.data(ctx))
+        return losses
+
+
+def _plain_sgd(optimizer):
+    return ((None if type(optimizer) in (mx.optimizer.SGD, FusedSGD) else
+             "the optimizer is %s, not SGD" % type(optimizer).__name__)
+            or (None if not optimizer.momentum else "SGD has momentum")
+            or (None if not optimizer.wd else "SGD has weight decay"))
+
+
+def skipgram_sgd_reason(model, optimizer):
+    """None when :class:`FusedSkipGramSGD` applies ``optimizer`` to ``model``'s objective, else why not."""
+    tables = (model.center_tower, model.context_tower)
+    return (skipgram_reason(model) or _plain_sgd(optimizer)
+            or next(("%s has lr_mult %g" % (t.embedding.weight.name, t.embedding.weight.lr_mult)
+                     for t in tables if t.embedding.weight.lr_mult != 1), None))
+
+
+# (model class, name, reason(model, optimizer) -> None or why not, build(model, devices) -> Step)
+STEP_RECIPES = [(SkipGram, "skip-gram SGD", skipgram_sgd_reason, FusedSkipGramSGD)]
+
+
+def fused_step(model, devices, optimizer):
+    """``(step, reason)``: the fused training step that applies ``optimizer`` to ``model``'s objective one example
+    at a time on ``devices`` and None, or None and why none applies."""
+    for cls, name, reason_of, build in STEP_RECIPES:
+        if isinstance(model, cls):
+            reason = ((None if all(d.device_type == "cpu" for d in devices) else "a device is not a CPU")
+                      or reason_of(model, optimizer)
+                      or (None if ops.load() else "zoo's C++ operators are not available"))
+            if reason:
+                return None, "fused per-example %s kernel not used: %s" % (name, reason)
+            step = build(model, devices)
+            return step, "fused per-example %s kernel (%s, examples %s)" % (
+                name, build.__name__, "shuffled" if step.shuffle else "in the data's order")
+    return None, "no per-example kernel for %s" % type(model).__name__
+
+
+def select_step(model, devices, optimizer, per_example=False, hybridize=True, on_servers=False):
+    """The loop's training step for ``model`` on ``devices`` with ``optimizer``: without ``per_example``,
+    :class:`~zoo.train.loop.GradientStep` on :func:`select_objective`'s objective (one step on the batch's mean
+    gradient). With it (plain SGD applied to one example at a time, at rate lr), a fused step where one applies,
+    else one step on the batch's summed gradient, SGD's per-example steps taken together (the same to first
+    order; a ``clip_gradient`` then bounds the sum). Logs which and why. ``per_example`` is refused
+    ``on_servers``, whose optimizers get the workers' mean gradient."""
+    if per_example and on_servers:
+        raise ConfigError("optim.per_example: not with parameter servers (train.kvstore=dist_*), which apply the "
+                          "workers' mean gradient: set optim.per_example=false and optim.lr to the rate a batch "
+                          "(a pair's rate times train.batch_size)", key="optim.per_example")
+    if per_example:
+        step, why = fused_step(model, devices, optimizer)
+        if step is not None:
+            log.info("training step: %s", why)
+            return step
+        log.info("training step: SGD on the batch's summed gradient (optim.per_example); %s", why)
+    return GradientStep(select_objective(model, devices, hybridize), sum_gradients=per_example)
+
+
 # ---------------------------------------------------------------------------------------------- optimizer
 FUSED_OPTIMIZERS = ("adam", "sgd")
 
@@ -208,7 +306,6 @@ def make_optimizer(name, params, on_servers=False):
         raise ConfigError("optim.name: unknown optimizer %r; choose one of: %s" % (name, ", ".join(known)))
     name = name.lower()
     if name in FUSED_OPTIMIZERS and not on_servers and ops.load():
-        from .ops.optimizers import FusedAdam, FusedSGD
         cls = {"adam": FusedAdam, "sgd": FusedSGD}[name]
         log.info("optimizer: %s (row_sparse updates by zoo's C++ kernels)", cls.__name__)
         return cls(**params)

@@ -16,7 +16,7 @@ from .blocks.sparse import hybridize_dense
 from .config import load_config, save_config
 from .data.batches import prefetch
 from .eval import evaluator_for
-from .fastpath import make_optimizer, select_objective
+from .fastpath import make_optimizer, select_step
 from .registry import DATASETS, MODELS
 from .paths import atomic_write
 from .train.checkpoint import load_checkpoint, read_checkpoint
@@ -155,12 +155,12 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
         model.initialize_from(dataset)
     if t.hybridize:
         hybridize_dense(model, static_alloc=True)  # model.hybridize() when no table is row_sparse (on servers)
-    objective = select_objective(model, devices, hybridize=t.hybridize)
     steps = -(-dataset.num_examples("train") // t.batch_size)
     o = cfg.optim
     scheduler = lr_scheduler(o.schedule, o.lr, t.epochs, where.updates_per_epoch(steps), o.gamma, o.step_epochs,
                              o.warmup_epochs, o.min_lr)
     optimizer = make_optimizer(o.name, optimizer_params(o, scheduler), where.on_servers)
+    step = select_step(model, devices, optimizer, o.per_example, t.hybridize, where.on_servers)
     trainer = where.trainer(model, optimizer)
 
     evaluator = evaluator_for(dataset, devices[0], t.eval_batch_size)
@@ -178,9 +178,9 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
         hooks.append(ProgressBar(steps, t.log_every))
 
     def batches(epoch):
-        stream = where.shard(dataset.batches("train", where.local_batch, shuffle=True, seed=[t.seed, epoch]))
+        stream = where.shard(dataset.batches("train", where.local_batch, shuffle=step.shuffle, seed=[t.seed, epoch]))
         return prefetch((dataset.split_batch(b, len(devices)) for b in stream), t.prefetch)
-    loop = TrainLoop(model, objective, trainer, batches, devices, t.epochs, hooks)
+    loop = TrainLoop(model, step, trainer, batches, devices, t.epochs, hooks)
     # Only now, with everything checked, does the run folder get written; the lock keeps other runs out of it.
     with folder:
         if resume:

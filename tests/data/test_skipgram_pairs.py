@@ -5,12 +5,13 @@ from zoo.data.skipgram import UnigramSampler, keep_probabilities, pairs_within, 
 
 
 def slow_pairs(ids, sentences, reduced):
+    """word2vec.c's loops: each word i in turn is the context of the words j in its window, left to right."""
     pairs = []
     for i in range(len(ids)):
         for j in range(i - reduced[i], i + reduced[i] + 1):
             if j != i and 0 <= j < len(ids) and sentences[j] == sentences[i]:
-                pairs.append((ids[i], ids[j]))
-    return sorted(pairs)
+                pairs.append((ids[j], ids[i]))
+    return pairs
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -20,7 +21,7 @@ def test_pairs_match_a_slow_reference(seed):
     sentences = np.sort(rng.integers(0, 6, 60)).astype(np.int32)
     reduced = rng.integers(1, 6, 60)
     centers, contexts = pairs_within(ids, sentences, reduced)
-    assert sorted(zip(centers.tolist(), contexts.tolist())) == slow_pairs(ids, sentences, reduced)
+    assert list(zip(centers.tolist(), contexts.tolist())) == slow_pairs(ids, sentences, reduced)  # in order
 
 
 def test_full_window_pair_count_and_no_sentence_crossing():
@@ -73,3 +74,25 @@ def test_negatives_follow_unigram_to_the_three_quarters(cpp, monkeypatch):
     small = sampler((3, 4), np.random.default_rng(1))
     assert small.shape == (3, 4) and small.dtype == np.int32
     np.testing.assert_array_equal(small, sampler((3, 4), np.random.default_rng(1)))  # a seed repeats
+
+
+def test_expected_pairs_is_the_mean_over_random_windows():
+    from zoo.data.skipgram import expected_pairs
+    rng = np.random.default_rng(1)
+    sentences = np.repeat(np.arange(40), rng.integers(1, 15, 40)).astype(np.int32)  # lines of 1 to 14 words
+    ids = np.zeros(len(sentences), np.int32)
+    counts = [len(skipgram_pairs(ids, sentences, 5, rng)[0]) for _ in range(2000)]
+    assert abs(np.mean(counts) - expected_pairs(sentences, 5)) < 0.01 * np.mean(counts)
+    assert expected_pairs(np.zeros(0, np.int32), 5) == 0.0
+
+
+def test_a_pair_never_has_its_context_word_as_a_negative():
+    from zoo.data.skipgram import different_negatives
+    rng = np.random.default_rng(2)
+    sampler = UnigramSampler(np.array([1000, 10, 10]))  # word 0 is drawn most of the time
+    contexts = np.zeros(500, np.int32)
+    negatives = different_negatives(sampler((500, 5), rng), contexts, sampler, rng)
+    assert (negatives != 0).all() and set(np.unique(negatives)) == {1, 2}
+    contexts = rng.integers(0, 3, 500).astype(np.int32)
+    negatives = different_negatives(sampler((500, 5), rng), contexts, sampler, rng)
+    assert (negatives != contexts[:, None]).all()

@@ -33,6 +33,25 @@ def test_vocab_min_count_cap_and_batches(tmp_path):
     assert centers.max() < 2
 
 
+def test_an_epoch_has_about_the_expected_pairs_in_text_order_unless_shuffled(tmp_path):
+    """num_examples (what the learning rate schedule counts on) is within 3% of an epoch's pairs, with lines
+    shorter than the window cutting many short; unshuffled, the pairs come in the text's order."""
+    rng = np.random.default_rng(0)
+    lines = "\n".join(" ".join("w%d" % rng.zipf(1.5) for _ in range(rng.integers(2, 12))) for _ in range(3000))
+    ds = TextCorpus(paths=[write(tmp_path / "c.txt", lines)], min_count=2, sample=1e-2, window=5, eval_sets=())
+    pairs = [sum(len(b[0]) for b in ds.batches("train", 1000, seed=s)) for s in range(3)]
+    assert abs(np.mean(pairs) - ds.num_examples("train")) < 0.03 * np.mean(pairs), (pairs, ds.num_examples("train"))
+    text_order = np.concatenate([b[1] for b in ds.batches("train", 1000, shuffle=False, seed=0)])
+    shuffled = np.concatenate([b[1] for b in ds.batches("train", 1000, shuffle=True, seed=0)])
+    assert sorted(shuffled.tolist()) == sorted(text_order.tolist()) and not np.array_equal(shuffled, text_order)
+    small = TextCorpus(paths=[write(tmp_path / "s.txt", "a b c d\ne f g\n")], min_count=1, sample=0, window=1,
+                       eval_sets=())
+    (center, context, _), = small.batches("train", 100, shuffle=False)
+    words = small.vocab.idx_to_token
+    assert " ".join(words[i] for i in context) == "a b b c c d e f f g"  # each word in turn, predicted ...
+    assert " ".join(words[i] for i in center) == "b a c b d c f e g f"   # ... from its window's words in order
+
+
 def test_chunks_stream_the_same_pairs_as_one_block(tmp_path):
     lines = "\n".join(" ".join("w%d" % ((i * 7 + j) % 13) for j in range(9)) for i in range(50))
     path = write(tmp_path / "c.txt", lines)

@@ -13,11 +13,11 @@ from mxnet import autograd, gluon
 
 import zoo
 from zoo.config import from_raw
-from zoo.fastpath import fused_objective, make_optimizer, select_objective
+from zoo.fastpath import fused_objective, fused_step, make_optimizer, select_objective, select_step
 from zoo.models import Objective
 from zoo.ops.arrays import as_ndarray
 from zoo.pipeline import build_dataset, build_model, train
-from zoo.train import Hook, TrainLoop
+from zoo.train import GradientStep, Hook, TrainLoop
 from zoo.train.loop import Interrupted
 from conftest import topic_corpus, write_idx_set
 
@@ -68,6 +68,8 @@ TINY = {
         "eval": {"k": [5]}},
     "skipgram": corpus,
     "skipgram_shared": lambda root: dict(corpus(root), data=dict(corpus(root)["data"], shared_negatives=True)),
+    # configs/word2vec.yaml's step: SGD one pair at a time (the fused per-example kernel)
+    "skipgram_per_example": lambda root: dict(corpus(root), optim={"name": "sgd", "lr": 0.05, "per_example": True}),
     "siamese_cnn": lambda root: {"model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
                                  "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
     # configs/image_similarity.yaml's pairing: distinct images a batch, paired among themselves
@@ -184,6 +186,44 @@ def test_fused_kernels_give_the_composite_losses_and_gradients(name, data_root):
                                    err_msg=key)
 
 
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_fused_steps_are_the_composite_steps_one_example_at_a_time(name, data_root):
+    """A fused per-example step (``optim.per_example``) on a batch equals SGD's composite step
+    (``GradientStep(Objective(model))``) on each example of it alone, in order: the same losses and the same
+    parameters after two steps, the learning rate's schedule moving once a step (0.1, then 0.05) and
+    ``clip_gradient`` bounding each example's gradient."""
+    cfg, dataset, (batch,) = setup(name, data_root)
+
+    def sgd(**args):
+        return make_optimizer("sgd", dict(args, clip_gradient=0.05))
+    step, why = fused_step(new_model(cfg, dataset), [mx.cpu()], sgd(learning_rate=0.1))
+    if step is None:
+        pytest.skip(why)
+    results = []
+    for fused in (True, False):
+        model = new_model(cfg, dataset)
+        if fused:
+            optimizer = sgd(learning_rate=0.1, lr_scheduler=mx.lr_scheduler.FactorScheduler(step=1, factor=0.5))
+            trainer = gluon.Trainer(model.collect_params(), optimizer)
+            train = fused_step(model, [mx.cpu()], optimizer)[0]
+            losses = [train([nd(batch)], trainer)[0] for _ in range(2)]  # one part: one device
+            assert optimizer.num_update == 2
+        else:
+            trainer = gluon.Trainer(model.collect_params(), sgd(learning_rate=0.1))
+            composite, losses = GradientStep(Objective(model), sum_gradients=True), []
+            for lr in (0.1, 0.05):
+                trainer.set_learning_rate(lr)
+                losses.append(mx.nd.concat(*(composite([nd(example)], trainer)[0]
+                                             for example in dataset.split_batch(batch, len(batch[0]))), dim=0))
+        results.append(([loss.asnumpy() for loss in losses],
+                        {k: p.data().asnumpy() for k, p in model._collect_params_with_prefix().items()}))
+    (fused_losses, fused_params), (losses, params) = results
+    for a, b in zip(fused_losses, losses):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for key in params:
+        np.testing.assert_allclose(fused_params[key], params[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
 # The composite softmax over a catalog rounds a row's log-sum-exp in float32: its gradients (sums over rows of
 # T * softmax - target) are off by up to 4e-5 from float64, the kernel's by 7e-6 (test_ranking_mf checks the
 # kernel against float64 at 2e-5), so these two are compared at that composite's accuracy.
@@ -219,8 +259,10 @@ def test_two_devices_give_the_parameters_of_one(name, data_root):
         model.initialize(ctx=devices)
         model.hybridize(static_alloc=True)
         randomize_zero_tables(model)
-        trainer = gluon.Trainer(model.collect_params(), make_optimizer("sgd", {"learning_rate": 0.5}))
-        loop = TrainLoop(model, select_objective(model, devices), trainer,
+        optimizer = make_optimizer("sgd", {"learning_rate": 0.5})
+        step = select_step(model, devices, optimizer, cfg.optim.per_example)
+        trainer = gluon.Trainer(model.collect_params(), optimizer)
+        loop = TrainLoop(model, step, trainer,
                          lambda epoch: [dataset.split_batch(b, len(devices)) for b in batches], devices, 1)
         loop.run()
         ends.append(({k: p.data(devices[-1]).asnumpy() for k, p in model._collect_params_with_prefix().items()},
@@ -238,6 +280,7 @@ FINAL_METRIC = {"ranking_mf": ("test", "ndcg@5", 1e-4), "ranking_mf_history": ("
                 "ranking_mf_svd": ("test", "ndcg@5", 1e-4),
                 "mf": ("test", "rmse", 1e-4), "mf_towers": ("test", "rmse", 1e-4), "svdpp": ("test", "rmse", 1e-4),
                 "skipgram": ("wordsim353", "spearman", 1e-4), "skipgram_shared": ("wordsim353", "spearman", 1e-4),
+                "skipgram_per_example": ("wordsim353", "spearman", 1e-4),
                 "siamese_cnn": ("test", "recall@1", 0.1), "siamese_cnn_in_batch_pairs": ("test", "recall@1", 0.1),
                 "siamese_cnn_two_towers": ("test", "recall@1", 0.1)}
 
@@ -252,6 +295,8 @@ def short_run(name, data_root, tmp_path, **train):
         raw["eval"] = {"root": str(tmp_path), "sets": ["wordsim353"], "download": False}
         epochs, batch_size = 3, 512  # five negatives shared by 512 pairs take a smaller step
         optim = {"name": "sgd", "lr": 3.2 if name.endswith("shared") else 12.8}
+        if raw.get("optim", {}).get("per_example"):
+            optim = dict(raw["optim"], lr=12.8 / batch_size)  # the same step a pair
     if name.startswith("siamese"):
         epochs, optim = 4, {"name": "adam", "lr": 0.01}
     train = {k: v for k, v in train.items() if v is not None}

@@ -3,8 +3,10 @@ import logging
 
 import mxnet as mx
 import numpy as np
+import pytest
 from mxnet import autograd, gluon
 
+from zoo.config import ConfigError
 from zoo.fastpath import select_objective
 from zoo.models import MatrixFactorization, Objective, SkipGram
 
@@ -76,3 +78,54 @@ def test_dropout_in_a_tower_keeps_the_composite_objective(caplog):
     with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
         assert isinstance(select_objective(model, [mx.cpu()]), Objective)
     assert "is dropout" in caplog.text
+
+
+class Scaled(SkipGram):
+    """A skip-gram whose scores are doubled: the fused per-example step computes the base model's, so a run
+    with optim.per_example trains this override on the batch's summed gradient."""
+
+    def hybrid_forward(self, F, center, context, negatives):
+        return 2 * super().hybrid_forward(F, center, context, negatives)
+
+
+def test_a_subclass_with_per_example_sgd_trains_its_override_on_the_summed_gradient(caplog):
+    from zoo.fastpath import make_optimizer, select_step
+    from zoo.train import GradientStep
+    model = Scaled.create(20, 5, dim=4)
+    model.initialize()
+    with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
+        step = select_step(model, [mx.cpu()], make_optimizer("sgd", {"learning_rate": 0.1}), per_example=True)
+    assert "fused per-example skip-gram SGD kernel not used: Scaled overrides hybrid_forward" in caplog.text
+    assert isinstance(step, GradientStep) and step.sum_gradients
+    center, context = mx.nd.array([1, 2], dtype="int32"), mx.nd.array([3, 4], dtype="int32")
+    negatives = mx.nd.array([[5, 6, 7, 8, 9], [9, 8, 7, 6, 5]], dtype="int32")
+    np.testing.assert_allclose(step.objective(center, context, negatives).asnumpy(),
+                               model.loss_fn(model(center, context, negatives)).asnumpy(), rtol=1e-6)
+
+
+def test_per_example_sgd_falls_back_with_a_reason(caplog):
+    """Where the per-example kernel cannot apply the optimizer (momentum, a GPU), the step is the batch's summed
+    gradient, with the reason in the log; where it can, it takes the data unshuffled. Parameter servers, which
+    apply the mean gradient, refuse it."""
+    from zoo.fastpath import FusedSkipGramSGD, make_optimizer, select_step
+    from zoo.train import GradientStep
+    model = SkipGram.create(20, 5, dim=4)
+    model.initialize()
+    sgd = make_optimizer("sgd", {"learning_rate": 0.1})
+    cases = [([mx.cpu()], make_optimizer("sgd", {"learning_rate": 0.1, "momentum": 0.9}), "SGD has momentum"),
+             ([mx.gpu(0)], sgd, "a device is not a CPU"),
+             ([mx.cpu()], make_optimizer("adam", {"learning_rate": 0.1}), "the optimizer is FusedAdam, not SGD")]
+    for devices, optimizer, why in cases:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
+            step = select_step(model, devices, optimizer, per_example=True, hybridize=False)
+        assert isinstance(step, GradientStep) and step.sum_gradients and step.shuffle
+        assert "fused per-example skip-gram SGD kernel not used: " + why in caplog.text
+    with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
+        step = select_step(model, [mx.cpu()], sgd, per_example=True)
+    assert isinstance(step, FusedSkipGramSGD) and not step.shuffle
+    assert "FusedSkipGramSGD, examples in the data's order" in caplog.text
+    step = select_step(model, [mx.cpu()], sgd)  # without per_example: the mean gradient, shuffled
+    assert isinstance(step, GradientStep) and not step.sum_gradients and step.shuffle
+    with pytest.raises(ConfigError, match="optim.per_example: not with parameter servers"):
+        select_step(model, [mx.cpu()], sgd, per_example=True, on_servers=True)

@@ -23,9 +23,9 @@ def subsample(ids, sentences, keep_prob, rng):
 
 
 def skipgram_pairs(ids, sentences, window, rng):
-    """(center, context) pairs with word2vec's dynamic window: each center word draws its own reduced window
-    ``b`` uniformly from ``1..window`` and pairs with the words at distance ``1..b`` on both sides, in its
-    sentence. A loop over distances (``window`` iterations), none over words.
+    """(center, context) pairs with word2vec's dynamic window: each word draws its own reduced window ``b``
+    uniformly from ``1..window``, and each word at distance ``1..b`` on either side, in its sentence, is paired
+    with it. See :func:`pairs_within` for the order.
 
     Returns ``(centers, contexts)``, int32 arrays of equal length.
     """
@@ -33,18 +33,51 @@ def skipgram_pairs(ids, sentences, window, rng):
 
 
 def pairs_within(ids, sentences, reduced):
-    """(center, context) pairs where word ``i`` is the center of a window of ``reduced[i]`` words each side."""
-    centers, contexts = [], []
-    for d in range(1, min(int(reduced.max(initial=0)), len(ids) - 1) + 1):
-        same = sentences[:-d] == sentences[d:]
-        right = same & (reduced[:-d] >= d)   # center i, context i + d
-        left = same & (reduced[d:] >= d)     # center i + d, context i
-        centers += [ids[:-d][right], ids[d:][left]]
-        contexts += [ids[d:][right], ids[:-d][left]]
-    if not centers:
-        empty = np.zeros(0, np.int32)
-        return empty, empty
-    return np.concatenate(centers).astype(np.int32), np.concatenate(contexts).astype(np.int32)
+    """The pairs of word ``i`` with each word ``j`` within ``reduced[i]`` words of it in its sentence (sentence
+    numbers: equal ones adjacent), in word2vec.c's and gensim's order and roles: the words of the text in turn,
+    and for word ``i`` the pairs ``(center ids[j], context ids[i])`` for its window's words ``j`` left to right.
+    The model's ``center`` is its input vector, as the window word's is in word2vec.c, where each word of the
+    text is predicted from the words around it. (Trained one pair at a time, pairs in this order give better
+    vectors than shuffled ones: ``tools/BENCHMARKS.md``.) A few vectorized passes over the pairs, none over words
+    in Python.
+
+    Returns ``(centers, contexts)``, int32 arrays of equal length."""
+    n = len(ids)
+    new_sentence = np.ones(n, bool)
+    new_sentence[1:] = sentences[1:] != sentences[:-1]
+    starts = np.flatnonzero(new_sentence)
+    which = np.cumsum(new_sentence) - 1                  # each word's sentence, numbered from 0
+    first, last = starts[which], np.append(starts[1:], n)[which] - 1
+    position = np.arange(n)
+    left = np.maximum(position - reduced, first)
+    count = np.maximum(np.minimum(position + reduced, last) - left, 0)  # the window's words, i excluded
+    begin = np.cumsum(count) - count
+    at = np.repeat(left - begin, count) + np.arange(int(count.sum()))  # left[i] + k for word i's k-th pair
+    at += at >= np.repeat(position, count)                               # skipping word i itself
+    return ids[at].astype(np.int32), np.repeat(ids, count).astype(np.int32)
+
+
+def expected_pairs(sentences, window):
+    """The expected number of pairs :func:`skipgram_pairs` makes of words with these sentence numbers (equal ones
+    adjacent), over its random windows: a word at distance ``d`` from a center word in its sentence is paired
+    with it when the center's window reaches it, with probability ``(window - d + 1) / window``."""
+    if not len(sentences):
+        return 0.0
+    starts = np.flatnonzero(np.diff(sentences)) + 1
+    lengths = np.diff(np.concatenate([[0], starts, [len(sentences)]]))
+    d = np.arange(1, window + 1)
+    reach = (window - d + 1) / window
+    return float(2 * (reach * np.maximum(lengths[:, None] - d, 0)).sum())
+
+
+def different_negatives(negatives, contexts, sampler, rng):
+    """``negatives`` ``(batch, K)`` with every entry equal to its pair's context word drawn again until none is:
+    word2vec never takes a pair's own context word as its negative (word2vec.c and gensim skip it)."""
+    same = negatives == contexts[:, None]
+    while same.any():
+        negatives[same] = sampler((int(same.sum()),), rng)
+        same = negatives == contexts[:, None]
+    return negatives
 
 
 class UnigramSampler:

@@ -22,7 +22,8 @@ from ..registry import DATASETS
 from .batches import split_rows
 from .download import DataError, data_folder, download, extract_zip
 from .parse import open_file
-from .skipgram import UnigramSampler, keep_probabilities, skipgram_pairs, subsample
+from .skipgram import (UnigramSampler, different_negatives, expected_pairs, keep_probabilities, skipgram_pairs,
+                       subsample)
 from .wordsets import SETS, locate, read_analogies, read_similarity
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Tokenizer:
 
 
 PIECE_CHARS = 1 << 20  # a long line is read and tokenized in pieces of about this many characters
+SAMPLE_WORDS = 10_000_000  # kept words that TextCorpus.num_examples reads to measure the pairs a word makes
 
 
 def expand_paths(paths):
@@ -181,7 +183,9 @@ class TextCorpus:
     negatives; evaluation on word similarity and analogy sets.
 
     Batches are ``(center, context, negatives)``: int32 ``(batch,)``, ``(batch,)``, and ``(batch, K)`` or, with
-    ``shared_negatives``, ``(K,)`` negatives shared by the whole batch (scored as one matrix product).
+    ``shared_negatives``, ``(K,)`` negatives shared by the whole batch (scored as one matrix product). Pairs come
+    shuffled, or in the text's order, which word2vec's one-pair-at-a-time SGD wants (the training step decides:
+    :func:`zoo.fastpath.select_step`).
     """
 
     task = "words"  # how the evaluation layer scores it: word similarity and analogies
@@ -240,6 +244,7 @@ class TextCorpus:
         self.sampler = UnigramSampler(self.corpus.counts)
         self.meta = {"vocab_size": len(self.vocab), "negatives": negatives, "shared_negatives": shared_negatives}
         self.words_seen = 0   # words left after subsampling in the last epoch (gensim's "effective words")
+        self._pairs_per_word = None
         self._eval = self._load_eval_sets(data_folder(eval_root, "word-eval"),
                                           eval_sets, eval_download)
 
@@ -251,13 +256,26 @@ class TextCorpus:
         return cls(**kwargs)
 
     def num_examples(self, split):
-        """Expected pairs per epoch: kept words times the mean dynamic window (``window + 1``) for ``train``."""
+        """Expected pairs an epoch (``train``): the words subsampling keeps times the pairs a kept word makes,
+        measured on the first chunks, up to :data:`SAMPLE_WORDS` kept words (sentences cut the windows short: in the three texts of the benchmarks a kept word makes
+        5.2 pairs, not ``window + 1`` = 6; the learning rate schedule counts on this number to reach its end)."""
         if split != "train":
             return 0
+        if self._pairs_per_word is None:
+            rng, words, pairs = np.random.default_rng(0), 0, 0.0
+            for ids, sentences in self.corpus.chunks():
+                ids, sentences = subsample(ids, sentences, self.keep_prob, rng)
+                words, pairs = words + len(ids), pairs + expected_pairs(sentences, self.window)
+                if words >= SAMPLE_WORDS:
+                    break
+            self._pairs_per_word = pairs / max(words, 1)
         kept = float((self.corpus.counts * self.keep_prob).sum())
-        return int(kept * (self.window + 1))
+        return int(round(kept * self._pairs_per_word))
 
     def batches(self, split, batch_size, shuffle=True, seed=0):
+        """The training pairs in batches, subsampled and windowed anew each epoch (``seed``): in the text's order
+        (:func:`~zoo.data.skipgram.pairs_within`), or with ``shuffle`` shuffled within each chunk of
+        ``chunk_tokens`` words. Negatives never equal their pair's context word."""
         if split != "train":
             raise KeyError("a text corpus has only a train split, not %r" % split)
         from ..ops.arrays import permutation, take  # imports mxnet, which the data modules otherwise do without
@@ -272,8 +290,12 @@ class TextCorpus:
                 centers, contexts = take(centers, order), take(contexts, order)
             for start in range(0, len(centers), batch_size):
                 center = centers[start:start + batch_size]
-                shape = (self.negatives,) if self.shared_negatives else (len(center), self.negatives)
-                yield center, contexts[start:start + batch_size], self.sampler(shape, rng)
+                context = contexts[start:start + batch_size]
+                if self.shared_negatives:
+                    yield center, context, self.sampler((self.negatives,), rng)
+                else:
+                    negatives = self.sampler((len(center), self.negatives), rng)
+                    yield center, context, different_negatives(negatives, context, self.sampler, rng)
 
     def epoch_stats(self):
         return {"train.words": self.words_seen}

@@ -3,6 +3,7 @@
 The CPU wheel of MXNet 1.9 runs each element-wise operator as its own pass over memory; a fused operator makes
 one. ``rating_loss.cc``: biased MF's loss from the towers' outputs; ``mf_loss.cc`` and ``sgns_loss.cc``: biased
 MF's and skip-gram's losses read straight from the embedding tables, writing row_sparse gradients;
+``sgns_sgd.cc``: word2vec's training step, SGD one skip-gram pair at a time in place in the tables;
 ``multinomial_loss.cc``: the ranking model's softmax over the catalog against a user's positives (the blocks
 around them are in :mod:`zoo.ops.fused`); ``lazy_adam.cc``, ``lazy_sgd.cc``: row_sparse updates (see
 :mod:`zoo.ops.optimizers`); ``batches.cc``: an epoch's random order, its batches' rows and skip-gram's
@@ -31,8 +32,8 @@ from ..paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("rating_loss.cc", "mf_loss.cc", "sgns_loss.cc", "multinomial_loss.cc", "lazy_adam.cc", "lazy_sgd.cc",
-           "batches.cc", "topk.cc")
+SOURCES = ("rating_loss.cc", "mf_loss.cc", "sgns_loss.cc", "sgns_sgd.cc", "multinomial_loss.cc", "lazy_adam.cc",
+           "lazy_sgd.cc", "batches.cc", "topk.cc")
 # -march=native: the library is built on the machine that runs it (and the cache key names the processor).
 # -fno-math-errno -fno-trapping-math: math without side effects, so that loops over sqrt, floor and selects
 # vectorize; -ffp-contract=fast: a * b + c as one fused multiply-add (ISO C++ mode would keep them apart).
@@ -104,7 +105,7 @@ def build(folder=None):
     mx_root = os.path.dirname(os.path.abspath(mx.__file__))
     sources = [os.path.join(here, name) for name in SOURCES] + [os.path.join(mx_root, "src", "lib_api.cc")]
     key = hashlib.sha1(mx.__version__.encode() + " ".join(FLAGS).encode() + _processor().encode())
-    for path in sources + [os.path.join(here, name) for name in ("common.h", "rows.h", "vec.h")]:
+    for path in sources + [os.path.join(here, name) for name in ("common.h", "rows.h", "sgns.h", "vec.h")]:
         with open(path, "rb") as f:
             key.update(f.read())
     folder = folder or cache_dir("ops")

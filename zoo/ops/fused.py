@@ -103,3 +103,18 @@ class FusedSkipGramLoss(Loss):
         _nonempty(F, "zoo_sgns_loss", center=center, context=context, negatives=negatives)
         return F.zoo_sgns_loss(center, context, negatives, center_table, context_table,
                                negative_weight=self.negative_weight, sparse_grad=int(self.sparse_grad))[0]
+
+
+def sgns_sgd(center, context, negatives, center_table, context_table, lr, negative_weight=1.0, clip_gradient=-1.0):
+    """Plain SGD on skip-gram's negative-sampling loss applied one pair at a time, in place in the two tables
+    (``zoo_sgns_sgd``): for each pair in order, the update ``SGD(lr, clip_gradient)`` makes on a batch of that
+    pair alone (each pair sees the rows the pairs before it updated; several threads share the batch without
+    locks, as word2vec.c does, when it has at least 4,096 pairs a thread). CPU only.
+
+    Inputs: ``center``, ``context`` ``(batch,)`` int32; ``negatives`` int32, ``(batch, K)`` or ``(K,)``;
+    ``center_table``, ``context_table`` ``(vocab, dim)`` float32, updated. Returns each pair's loss before its
+    update, ``(batch,)``."""
+    _require_ops()
+    _nonempty(mx.nd, "zoo_sgns_sgd", center=center, context=context, negatives=negatives)
+    return mx.nd.zoo_sgns_sgd(center, context, negatives, center_table, context_table, lr=lr,
+                              negative_weight=negative_weight, clip_gradient=clip_gradient)

@@ -24,13 +24,14 @@
 #include "common.h"
 #include "lib_api.h"
 #include "rows.h"
+#include "sgns.h"
 #include "vec.h"
 
 using namespace zoo;  // lib_api's types, Attrs, attr, rows.h
+using namespace zoo::sgns;  // the inputs, Targets
 
 namespace {  // each source file registers its own functions under these names
 
-enum { kCenter, kContext, kNegatives, kIn, kOut, kNumInputs };
 enum { kLoss, kScoreGrad, kNumOutputs };
 
 // Pairs scored together: after their dot products, one vectorized pass computes all their softplus and sigmoid
@@ -38,22 +39,6 @@ enum { kLoss, kScoreGrad, kNumOutputs };
 constexpr int64_t kBlock = 16;
 // Rows are fetched this many pairs ahead (each pair reads 2 + K rows).
 constexpr int64_t kPairsAhead = 2;
-
-// The pairs and their targets: target 0 of pair b is its context word, target k > 0 its negative k - 1.
-struct Targets {
-  const int32_t *context, *negatives;
-  int64_t k;        // negatives a pair
-  bool shared;      // negatives (K,) for the whole batch, else (batch, K)
-  int32_t operator()(int64_t b, int64_t t) const {
-    return t == 0 ? context[b] : negatives[(shared ? 0 : b * k) + t - 1];
-  }
-};
-
-Targets targets(MXTensor* x) {
-  const bool shared = x[kNegatives].shape.size() == 1;
-  return {x[kContext].data<int32_t>(), x[kNegatives].data<int32_t>(),
-          shared ? x[kNegatives].shape[0] : x[kNegatives].shape[1], shared};
-}
 
 MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector<MXTensor>* out,
                       const OpResource& res) {
@@ -64,17 +49,8 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   float* loss = (*out)[kLoss].data<float>();
   float* dscore = (*out)[kScoreGrad].data<float>();
   const float weight = attr(attrs, "negative_weight", 1);
-  const int64_t n = x[kCenter].shape[0], d = x[kIn].shape[1], vocab = x[kIn].shape[0], t = target.k + 1;
-  const int64_t negatives = target.shared ? target.k : n * target.k;
-  const char* names[] = {"center", "context", "negative"};
-  for (int i : {kCenter, kContext, kNegatives}) {
-    const int64_t k = bad_id(x[i].data<int32_t>(), i == kNegatives ? negatives : n, vocab);
-    if (k >= 0) {
-      MX_ERROR_MSG << "zoo_sgns_loss: " << names[i] << " id " << x[i].data<int32_t>()[k] << " (entry " << k
-                   << ") is outside the vocabulary [0, " << vocab << ")";
-      return MX_FAIL;
-    }
-  }
+  const int64_t n = x[kCenter].shape[0], d = x[kIn].shape[1], t = target.k + 1;
+  if (check_ids("zoo_sgns_loss", x) != MX_SUCCESS) return MX_FAIL;
   // Entry j of a pair contributes scale[j] * softplus(sign[j] * s_j), whose derivative is
   // sign[j] * scale[j] * sigmoid(sign[j] * s_j): sign -1 and scale 1 for the context, +1 and w for a negative.
   std::vector<float> sign(kBlock * t, 1.f), scale(kBlock * t, weight);
@@ -190,16 +166,8 @@ MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<i
 
 MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
                          std::vector<std::vector<unsigned int>>* out) {
-  const auto& s = *in;
-  using Shape = std::vector<unsigned int>;
-  const unsigned int n = s[kCenter].size() == 1 ? s[kCenter][0] : 0;
-  const auto& neg = s[kNegatives];
-  const unsigned int k = neg.size() == 1 ? neg[0] : (neg.size() == 2 && neg[0] == n ? neg[1] : 0);
-  if (n == 0 || k == 0 || s[kContext] != Shape{n} || s[kIn].size() != 2 || s[kOut] != s[kIn]) {
-    MX_ERROR_MSG << "zoo_sgns_loss: expected center, context (batch,); negatives (batch, K) or (K,); "
-                 << "W_in and W_out of one (vocab, dim) shape";
-    return MX_FAIL;
-  }
+  unsigned int n, k;
+  if (pair_shapes("zoo_sgns_loss", *in, &n, &k) != MX_SUCCESS) return MX_FAIL;
   (*out)[kLoss] = {n};
   (*out)[kScoreGrad] = {n, k + 1};
   return MX_SUCCESS;

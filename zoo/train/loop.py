@@ -67,14 +67,45 @@ class Hook:
         pass
 
 
+class Step:
+    """One training step of :class:`TrainLoop`: ``step(parts, trainer)`` trains on ``parts`` (a list of batches of
+    NDArrays, the ``d``-th on device ``d``) and returns their per-example losses, one ``(examples,)`` NDArray a
+    part. :class:`GradientStep` is the usual one; a fused training kernel that updates the parameters itself
+    (chosen by :mod:`zoo.fastpath`) is another. ``shuffle``: whether the step wants the examples shuffled (the
+    data's ``batches(shuffle=...)``), or in the data's own order."""
+
+    shuffle = True
+
+    def __call__(self, parts, trainer):
+        raise NotImplementedError
+
+
+class GradientStep(Step):
+    """``objective`` on each part under autograd, the gradients of all parts, ``trainer.step``: the optimizer
+    gets the batch's mean gradient, or with ``sum_gradients`` its sum (the step of SGD applied to each example at
+    rate lr, summed: what ``optim.per_example`` asks for where no kernel applies it one example at a time)."""
+
+    def __init__(self, objective, sum_gradients=False):
+        self.objective, self.sum_gradients = objective, sum_gradients
+
+    def __call__(self, parts, trainer):
+        with autograd.record():
+            losses = [self.objective(*part) for part in parts]
+        autograd.backward(losses)
+        trainer.step(1 if self.sum_gradients else sum(loss.shape[0] for loss in losses))
+        return losses
+
+
 class TrainLoop:
-    """Runs epochs of ``objective -> backward -> step``.
+    """Runs epochs of training steps (``objective -> backward -> trainer.step`` unless a :class:`Step` says
+    otherwise).
 
     Parameters
     ----------
     model : Block, what the hooks evaluate and checkpoint
     objective : callable ``(*batch) -> (examples,)``, the per-example training loss (e.g.
-        :class:`~zoo.models.Objective` of ``model``, or a fused equivalent chosen by :mod:`zoo.fastpath`)
+        :class:`~zoo.models.Objective` of ``model``, or a fused equivalent chosen by :mod:`zoo.fastpath`), run as a
+        :class:`GradientStep`; or a :class:`Step`
     trainer : mxnet.gluon.Trainer
     batches : callable ``epoch -> iterable of lists of batches``: each item holds one self-contained batch (a tuple
         of numpy arrays, inputs first, targets last) per device, and is one step
@@ -84,7 +115,8 @@ class TrainLoop:
     """
 
     def __init__(self, model, objective, trainer, batches, devices, epochs, hooks=()):
-        self.model, self.objective, self.trainer, self.batches = model, objective, trainer, batches
+        self.model, self.trainer, self.batches = model, trainer, batches
+        self.train_step = objective if isinstance(objective, Step) else GradientStep(objective)
         self.devices, self.epochs, self.hooks = list(devices), epochs, list(hooks)
         self.epoch, self.step, self.stop = 0, 0, False
         self.step_in_epoch = 0       # steps of the current epoch done; > 0 at the start means resume mid-epoch
@@ -123,11 +155,8 @@ class TrainLoop:
         if len(parts) > len(self.devices):
             raise ValueError("a step has %d parts for %d devices" % (len(parts), len(self.devices)))
         loaded = [[to_ndarray(a).as_in_context(ctx) for a in part] for part, ctx in zip(parts, self.devices)]
-        with autograd.record():
-            losses = [self.objective(*part) for part in loaded]
-        autograd.backward(losses)
+        losses = self.train_step(loaded, self.trainer)
         n = sum(loss.shape[0] for loss in losses)  # examples: one loss each (pairs, not images, for image pairs)
-        self.trainer.step(n)
         for loss in losses:
             self.loss_sum += total(loss).as_in_context(self.devices[0])
         self.last_loss = losses[0]
