@@ -58,3 +58,37 @@ def test_fold_in_beats_the_global_mean(held_out_run):
     assert rmse < 0.8 * baseline, (rmse, baseline)
     recommended = [item for item, _, _ in user.recommend(5)]
     assert len(recommended) == 5 and not set(recommended) & set(items[fit].tolist())
+
+
+def test_predict_known_and_unknown_ids(held_out_run):
+    """Known ids get the model's clipped rating; an unknown user gets the offset plus the item's bias, an unknown
+    item the offset plus the user's bias, both unknown the offset: flagged, never an error."""
+    run = held_out_run[0]
+    ds, model = run.dataset, run.model
+    user, item = 2, int(ds.item_map.ids[0])
+    got = run.predict(user, item)
+    u, i = ds.user_map.index([user]), ds.item_map.index([item])
+    want = np.clip(model(mx.nd.array(u, dtype="int32"), mx.nd.array(i, dtype="int32")).asnumpy()[0], *ds.rating_range)
+    assert got.known and got.user == user and got.item == item and np.isclose(got.rating, want, atol=1e-5)
+    offset = model.scorer.offset.data().asnumpy()[0]
+    item_bias = model.item_bias(mx.nd.array(i, dtype="int32")).asnumpy().ravel()[0]
+    user_bias = model.user_bias(mx.nd.array(u, dtype="int32")).asnumpy().ravel()[0]
+    low, high = ds.rating_range
+    cold = run.predict(1, item)  # user 1 was held out
+    assert cold[:2] == (1, item) and not cold.known and np.isclose(cold.rating, np.clip(offset + item_bias, low, high))
+    assert np.isclose(run.predict(user, 10 ** 9).rating, np.clip(offset + user_bias, low, high))
+    assert not run.predict("nobody", 10 ** 9).known
+    assert np.isclose(run.predict("nobody", 10 ** 9).rating, np.clip(offset, low, high))
+
+
+def test_svdpp_run_recommends_and_predicts(tmp_path):
+    users, items, ratings = low_rank_ratings(num_users=40, num_items=30, density=0.5, seed=2)
+    root = write_ratings_csv(str(tmp_path / "ml"), users, items, ratings)
+    cfg = from_raw({"model": {"name": "svdpp", "dim": 4}, "data": {"name": "movielens", "root": root, "implicit": True},
+                    "train": {"epochs": 2, "batch_size": 64, "progress": False}})
+    train(cfg, str(tmp_path / "run"))
+    run = zoo.load_run(str(tmp_path / "run"))
+    rows = run.recommend(int(users[0]), k=3)
+    assert len(rows) == 3 and [r for _, r, _ in rows] == sorted((r for _, r, _ in rows), reverse=True)
+    item = rows[0][0]
+    assert np.isclose(run.predict(int(users[0]), item).rating, rows[0][1], atol=1e-5)

@@ -6,6 +6,7 @@
     >>> run = zoo.load_run("runs/movielens_mf-...")
     >>> run.recommend(user=1, k=5)
 """
+import collections
 import functools
 import json
 import os
@@ -17,6 +18,12 @@ from .registry import MODELS
 from .eval.inference import predict
 from .pipeline import build_dataset, load_model
 from .eval.words import nearest, unit_rows
+
+
+RATING_BLOCK = 1024  # items a user is scored for at once by Run.recommend and Run.predict
+Prediction = collections.namedtuple("Prediction", "user item rating known")
+Prediction.__doc__ = """A predicted rating: raw ``user`` and ``item`` ids, the clipped ``rating``, and ``known``:
+whether both ids were in the training data (else the rating is the model's baseline)."""
 
 
 def build_model(name, **kwargs):
@@ -133,9 +140,35 @@ class Run:
             items = np.setdiff1d(np.flatnonzero(ds.candidates), liked[indptr[index]:indptr[index + 1]])
             return self._items(items.astype(np.int32), scores[items], k)
         items = np.setdiff1d(np.arange(ds.meta["num_items"], dtype=np.int32), ds.rated(index))
-        scores = np.clip(predict(self.model, (np.full(len(items), index, np.int32), items), mx.cpu()),
-                         *ds.rating_range)
-        return self._items(items, scores, k)
+        return self._items(items, self._ratings(index, items), k)
+
+    def _ratings(self, user, items):
+        """The clipped predicted ratings of user (index) for items (indices), with the inputs the model takes
+        (SVD++'s row of rated items too), a block of items at a time: a dense row of the catalog an item."""
+        ds, scores = self.dataset, []
+        for start in range(0, len(items), RATING_BLOCK):
+            block = items[start:start + RATING_BLOCK]
+            scores.append(predict(self.model, ds.inputs(np.full(len(block), user, np.int32), block), mx.cpu()))
+        return np.clip(np.concatenate(scores) if scores else np.zeros(0, np.float32), *ds.rating_range)
+
+    def predict(self, user, item):
+        """Surprise's ``predict``: ``user``'s rating of ``item`` (raw ids), as a :class:`Prediction`
+        ``(user, item, rating, known)``, the rating clipped to the data's range. ``known`` is False when either id
+        is not in the training data; the rating then comes from what the model learned of the other: the global
+        offset (the training mean for a model without one) plus the known user's or item's bias."""
+        self._require("user_ids", "predict", "a rating run (mf, svdpp)")
+        ds, model = self.dataset, self.model
+        u = int(ds.user_map.index([user])[0]) if user in ds.user_map else None
+        i = int(ds.item_map.index([item])[0]) if item in ds.item_map else None
+        if u is not None and i is not None:
+            return Prediction(user, item, float(self._ratings(u, np.array([i], np.int32))[0]), True)
+        offset = getattr(getattr(model, "scorer", None), "offset", None)
+        rating = (float(offset.data().asnumpy()[0]) if offset is not None
+                  else float(ds.ratings[ds.splits["train"]].mean()))
+        for index, bias in ((u, getattr(model, "user_bias", None)), (i, getattr(model, "item_bias", None))):
+            if index is not None and bias is not None:
+                rating += float(bias(mx.nd.array([index], dtype="int32")).asnumpy().ravel()[0])
+        return Prediction(user, item, float(np.clip(rating, *ds.rating_range)), False)
 
     def fold_in_liked(self, items, reg=1.0):
         """A new user of a ranking run from the raw ids of items they liked, every trained parameter frozen. With

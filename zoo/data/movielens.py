@@ -12,14 +12,14 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..config import POSITIVE, between, each, one_of
+from ..config import POSITIVE, at_least, between, each, one_of
 from ..registry import DATASETS
 from .batches import iterate_batches, split_rows
 from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
 from .positives import implicit_feedback
-from .splits import random_split, temporal_split
+from .splits import kfold_split, random_split, temporal_split
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,16 @@ class MovieLens:
     @dataclasses.dataclass
     class Config:
         PATHS = ("root",)  # stored resolved, so that a saved run finds its data from any folder
-        CHECKS = {"variant": one_of(*sorted(VARIANTS)), "split": one_of("random", "temporal", *FOLDS),
+        CHECKS = {"variant": one_of(*sorted(VARIANTS)), "split": one_of("random", "temporal", "kfold", *FOLDS),
+                  "folds": at_least(2), "fold": POSITIVE,
                   "test_ratio": between(0, 1, low_open=True, high_open=True),
                   "valid_ratio": between(0, 1, high_open=True)}
         name: str = "movielens"
         variant: str = "ml-latest-small"
         root: str = ""               # folder with the release's files; empty: ~/.cache/zoo/movielens/VARIANT
-        split: str = "random"        # random, temporal, or (ml-100k) u1..u5, ua, ub
+        split: str = "random"        # random, temporal, kfold, or (ml-100k) u1..u5, ua, ub
+        folds: int = 5               # kfold: the ratings shuffled by seed and cut into this many parts ...
+        fold: int = 1                # ... of which this one (1..folds) is the test split
         test_ratio: float = 0.1      # random and temporal splits (temporal: share of each user's latest ratings)
         valid_ratio: float = 0.05    # share of the training part held out for early stopping
         seed: int = 0
@@ -128,14 +131,16 @@ class MovieLens:
         block: int = 1024                 # ranking: users scored at once (at most 2^22 user-item pairs)
 
     def __init__(self, variant="ml-latest-small", root="", split="random", test_ratio=0.1, valid_ratio=0.05,
-                 seed=0, skip_bad_lines=False, implicit=False, ranking=False, k=(10, 20), positive_threshold=4.0,
+                 seed=0, skip_bad_lines=False, implicit=False, folds=5, fold=1, ranking=False, k=(10, 20), positive_threshold=4.0,
                  block=1024):
         if variant not in VARIANTS:
             raise DataError("unknown MovieLens variant %r (data.variant); choose one of: %s" % (
                 variant, ", ".join(sorted(VARIANTS))))
-        if split not in ("random", "temporal") + FOLDS:
-            raise DataError("unknown split %r (data.split); choose random, temporal, or one of %s" % (
+        if split not in ("random", "temporal", "kfold") + FOLDS:
+            raise DataError("unknown split %r (data.split); choose random, temporal, kfold, or one of %s" % (
                 split, ", ".join(FOLDS)))
+        if split == "kfold" and not 1 <= fold <= folds:
+            raise DataError("data.fold=%d: choose a fold from 1 to data.folds=%d" % (fold, folds))
         if split in FOLDS and variant != "ml-100k":
             raise DataError("data.split=%s exists only for data.variant=ml-100k" % split)
         self.variant, self.root = variant, data_folder(root, "movielens", variant)
@@ -153,6 +158,8 @@ class MovieLens:
             rng = np.random.default_rng(seed)
             if split == "random":
                 train, test = random_split(len(users), test_ratio, rng)
+            elif split == "kfold":
+                train, test = kfold_split(len(users), folds, fold, rng)
             else:
                 train, test = temporal_split(users, times, test_ratio)
         train, valid = random_split(len(train), valid_ratio, np.random.default_rng([seed, 1]), train)

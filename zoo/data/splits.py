@@ -10,6 +10,15 @@ def random_split(n, ratio, rng, index=None):
     return np.sort(perm[n_out:]), np.sort(perm[:n_out])
 
 
+def kfold_split(n, folds, fold, rng):
+    """Fold ``fold`` (1..``folds``) of a k-fold over ``n`` rows: the rows shuffled by ``rng`` and cut into
+    ``folds`` parts of sizes differing by at most one; part ``fold`` is held out. Returns ``(kept, held_out)``;
+    over the folds, every row is held out exactly once."""
+    parts = np.array_split(rng.permutation(n), folds)
+    held_out = parts[fold - 1]
+    return np.sort(np.concatenate(parts[:fold - 1] + parts[fold:])), np.sort(held_out)
+
+
 def temporal_split(users, times, ratio):
     """Hold out each user's latest ``ceil(ratio * count)`` ratings (a user with one rating keeps it for training).
 
