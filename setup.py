@@ -24,10 +24,12 @@ setup(
         # ONNX export: onnx 1.19 no longer has onnx.mapping, which MXNet's exporter imports.
         "export": ["onnx>=1.15,<1.19", "onnxruntime>=1.16,<1.33"],
         "plot": ["matplotlib>=3.5,<3.10"],
+        # tools/search.py; optuna 4.x keeps working with numpy < 1.24 (the pin stays beside it)
+        "search": ["optuna>=4.0,<5", NUMPY],
         # The tests check every exporter and the plot too; gensim reads our word2vec files (4.3 is its last
         # line that works with numpy < 1.24).
         "test": ["pytest>=7", "hypothesis", "gensim>=4.3,<4.4", "onnx>=1.15,<1.19", "onnxruntime>=1.16,<1.33",
-                 "matplotlib>=3.5,<3.10"],
+                 "matplotlib>=3.5,<3.10", "optuna>=4.0,<5"],
         # peers for tools/bench.py; pinned to releases that work with numpy < 1.24
         "bench": ["gensim>=4.3,<4.4", "scikit-surprise==1.1.4", "pandas<2.1", "implicit>=0.7,<0.8"],
     },

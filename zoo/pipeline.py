@@ -132,10 +132,10 @@ def materialize(model, meta, devices):
         model(*[x.as_in_context(devices[0]) for x in model.example_inputs(meta, batch=2)])
 
 
-def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
+def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
     """Train the model ``cfg`` describes into ``run_dir``; returns the results dict (also in ``results.json``).
     A new run refuses a folder that holds one unless ``overwrite``; ``resume`` continues the run there. ``hooks``
-    are added to the loop's own."""
+    are added to the loop's own. Without ``test`` the final results leave the test split unread (a search)."""
     started = time.time()
     t = cfg.train
     devices = parse_devices(t.devices)
@@ -193,7 +193,7 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=()):
             model = load_model(run_dir, device=devices[0])[1]
         else:
             load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
-        results = evaluator.run(model, dataset.eval_sets(final=True))
+        results = evaluator.run(model, dataset.eval_sets(final=test))
         results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
         atomic_write(os.path.join(run_dir, "results.json"),
                      lambda f: f.write(json.dumps(results, indent=2).encode()))

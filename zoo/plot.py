@@ -63,3 +63,41 @@ def plot_run(run_dir, out=None):
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
+
+
+def plot_search(search_dir, out=None):
+    """Write a PNG of a search's history (``trials.json``, see :mod:`zoo.search`): each finished trial's
+    validation value against its number, pruned trials marked, and the best value so far."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with open(os.path.join(search_dir, "trials.json"), encoding="utf-8") as f:
+        trials = json.load(f)
+    scored = [t for t in trials if t["value"] is not None]
+    if not scored:
+        raise ValueError("%s/trials.json has no finished trial yet" % search_dir)
+    with open(os.path.join(search_dir, "config.yaml"), encoding="utf-8") as f:
+        import yaml
+        train = yaml.safe_load(f).get("train", {})
+    better = max if train.get("monitor_mode") == "max" else min
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for state, marker in (("COMPLETE", "o"), ("PRUNED", "x")):
+        points = [(t["number"], t["value"]) for t in scored if t["state"] == state]
+        if points:
+            ax.plot(*zip(*points), marker, linestyle="", label=state.lower())
+    best, running = [], None
+    for t in sorted(scored, key=lambda t: t["number"]):
+        if t["state"] == "COMPLETE":
+            running = t["value"] if running is None else better(running, t["value"])
+        best.append((t["number"], running))
+    ax.step(*zip(*[p for p in best if p[1] is not None]), where="post", color="grey", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(train.get("monitor", "objective"))
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.suptitle(os.path.basename(os.path.normpath(search_dir)))
+    fig.tight_layout()
+    out = out or os.path.join(search_dir, "history.png")
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out

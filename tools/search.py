@@ -1,0 +1,61 @@
+"""Search hyperparameters with Optuna: a trial is a run of the config with values from the space, scored by
+its validation metric (train.monitor); the study lives in OUT/search.db, so running the same command again
+continues it up to --trials trials.
+
+    python tools/search.py --config configs/movielens_mf.yaml --space space.yaml --trials 40 [--timeout 1200] \\
+        [--out DIR] [section.key=value ...]
+
+space.yaml maps config keys to ranges: {log: [low, high]}, {range: [low, high]}, {int: [low, high]} (log: true
+for a log scale), or a list of choices. The end writes OUT/best.yaml (the best trial's whole config) and
+OUT/trials.json, and prints the trials best first; tools/plot.py OUT draws the search's history.
+"""
+import argparse
+import datetime
+import logging
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="the YAML config every trial starts from")
+    parser.add_argument("--space", required=True, help="YAML: config keys and their ranges")
+    parser.add_argument("--trials", type=int, required=True, help="finished trials the study should hold")
+    parser.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    parser.add_argument("--out", help="search folder (default: searches/CONFIG-TIMESTAMP)")
+    parser.add_argument("--seed", type=int, default=0, help="the sampler's seed")
+    parser.add_argument("overrides", nargs="*", metavar="section.key=value")
+    args = parser.parse_intermixed_args(argv)
+    if args.trials < 1:
+        parser.error("--trials must be at least 1")
+    # imported after the arguments are parsed, so that --help answers without loading MXNet
+    from zoo.cli import report_errors
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+
+    def run():
+        import optuna
+        from zoo import search
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # each trial's line is printed below, with its values
+        from zoo.config import load_config
+        from zoo.train.loop import Interrupted
+        cfg = load_config(args.config, args.overrides)
+        space = search.read_space(args.space, cfg)
+        out = args.out or os.path.join("searches", "%s-%s" % (
+            os.path.splitext(os.path.basename(args.config))[0], datetime.datetime.now().strftime("%Y%m%d-%H%M%S")))
+        try:
+            study = search.search(cfg, space, out, args.trials, args.timeout, args.seed,
+                                  echo=lambda line: print(line, file=sys.stderr, flush=True))
+        except Interrupted as err:
+            print("%s\nsearch folder: %s (run the same command to continue)" % (err, out), file=sys.stderr)
+            return 128 + err.signum
+        rows = search.write_outputs(study, space, cfg, out)
+        print(search.table(rows, cfg.train.monitor, maximize=cfg.train.monitor_mode == "max"))
+        print("search folder: %s (best.yaml, trials.json, search.db)" % out)
+        return 0
+    return report_errors(run, hint="install the search extra: pip install -e '.[cpu,search]'")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
