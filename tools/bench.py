@@ -134,6 +134,37 @@ def zoo_mf_synthetic(num_users, num_items, num_ratings, dim, batch_size, lr, epo
             "rmse": float(np.sqrt(np.mean((pred - test[2]) ** 2)))}
 
 
+def zoo_svdpp_synthetic(num_users, num_items, num_ratings, dim, epochs, seed=0):
+    """``configs/movielens_svdpp.yaml`` through the whole pipeline (the ratings read from a ``ratings.csv`` in
+    ml-latest-small's format, written first) on a planted-model table: SVD++'s rated-items input as CSR rows,
+    so a catalog of any size trains; ``seconds`` are the run's, the file's writing excluded."""
+    import logging
+    import shutil
+    import tempfile
+    from zoo.config import load_config
+    from zoo.pipeline import train
+    logging.disable(logging.WARNING)
+    users, items, ratings = synthetic_ratings(num_users, num_items, num_ratings, seed)
+    folder = tempfile.mkdtemp(prefix="zoo-svdpp-")
+    try:
+        with open(os.path.join(folder, "ratings.csv"), "w") as f:
+            f.write("userId,movieId,rating,timestamp\n")
+            for s in range(0, num_ratings, 1 << 20):
+                rows = np.stack([users[s:s + (1 << 20)], items[s:s + (1 << 20)]], 1)
+                f.write("".join("%d,%d,%.1f,0\n" % (u, i, r) for (u, i), r in zip(rows.tolist(),
+                                                                                   ratings[s:s + len(rows)].tolist())))
+        cfg = load_config(os.path.join(ROOT, "configs", "movielens_svdpp.yaml"),
+                          ["data.root=%s" % folder, "model.dim=%d" % dim, "train.epochs=%d" % epochs,
+                           "train.progress=false", "train.patience=0"])
+        started = time.time()
+        results = train(cfg, os.path.join(folder, "run"))
+        wall = time.time() - started
+    finally:
+        shutil.rmtree(folder)
+    return {"system": "zoo SVD++ (movielens_svdpp.yaml), %d x %d, %d epoch(s)" % (num_users, num_items, epochs),
+            "seconds": wall, "rmse": results["test"]["rmse"]}
+
+
 def surprise_svd_synthetic(num_users, num_items, num_ratings, dim, epochs, seed=0):
     """Surprise's SVD (its SGD, lr 0.005, reg 0.02) with ``dim`` factors for ``epochs`` on the same planted-model
     table as :func:`zoo_mf_synthetic`; seconds are its fit time per epoch (building its trainset is not counted)."""
@@ -298,6 +329,8 @@ def main(argv=None):
     mf.add_argument("--lr", type=float, default=0.02, help="Adam's learning rate for --synthetic")
     mf.add_argument("--epochs", type=int, default=1, help="epochs for --synthetic (seconds are per epoch)")
     mf.add_argument("--prefetch", type=int, default=0, help="batches prepared ahead, for --synthetic")
+    mf.add_argument("--svdpp", action="store_true", help="--synthetic: SVD++ (configs/movielens_svdpp.yaml) "
+                    "through the whole pipeline instead, its peak memory the point")
     mf.add_argument("--no-peer", action="store_true", help="--synthetic without Surprise (whose trainset of 20M "
                     "ratings takes minutes to build)")
     w2v = sub.add_parser("word2vec")
@@ -321,6 +354,9 @@ def main(argv=None):
     if args.task == "mf" and args.synthetic:
         sizes = dict(num_users=args.users, num_items=args.items, num_ratings=args.ratings, dim=args.dim,
                      epochs=args.epochs)
+        if args.svdpp:
+            table([isolated(zoo_svdpp_synthetic, **sizes)], ["system", "seconds", "peak_rss_mb", "rmse", "error"])
+            return 0
         ours = isolated(zoo_mf_synthetic, batch_size=args.batch_size, lr=args.lr, prefetch=args.prefetch, **sizes)
         rows = [ours]
         if not args.no_peer:

@@ -157,7 +157,7 @@ def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print
     study = optuna.create_study(study_name="search", storage=storage, load_if_exists=True,
                                 direction="minimize" if cfg.train.monitor_mode == "min" else "maximize",
                                 sampler=optuna.samplers.TPESampler(seed=seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2))
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5))
     save_config(cfg, os.path.join(out, "config.yaml"))
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
 

@@ -207,3 +207,21 @@ def test_a_bad_line_is_numbered_in_the_file(tmp_path):
         f.write("4,4,x,1\n")
     with pytest.raises(DataError, match=r"ratings.csv:5: "):  # the header is line 1
         MovieLens("ml-latest-small", str(tmp_path))
+
+
+def test_implicit_rows_are_each_users_training_items_weighted(ratings_dir):
+    """SVD++'s input: a CSR row a rating holding its user's training items, each 1 / sqrt(count), as a dense
+    matrix of the training part gives them; the kfold split holds out one part of the shuffled ratings."""
+    from zoo.rows import SparseRows
+    ds = MovieLens(root=ratings_dir, implicit=True)
+    users, items, rated, _ = next(ds.batches("train", 50))
+    assert isinstance(rated, SparseRows) and rated.shape == (50, ds.meta["num_items"])
+    train = ds.splits["train"]
+    dense = np.zeros((ds.meta["num_users"], ds.meta["num_items"]), np.float32)
+    dense[ds.users[train], ds.items[train]] = 1
+    dense /= np.sqrt(np.maximum(dense.sum(1, keepdims=True), 1))
+    np.testing.assert_allclose(rated.toarray(), dense[users], rtol=1e-6)
+    folds = [MovieLens(root=ratings_dir, split="kfold", folds=3, fold=f).splits["test"] for f in (1, 2, 3)]
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(ds.ratings)))
+    with pytest.raises(DataError, match="data.fold=4: choose a fold from 1 to data.folds=3"):
+        MovieLens(root=ratings_dir, split="kfold", folds=3, fold=4)

@@ -10,11 +10,10 @@ import numpy as np
 
 from ..config import POSITIVE, at_least, between, each
 from ..registry import DATASETS
-from ..rows import SparseRows
 from .batches import iterate_batches, split_rows
 from .download import DataError
 from .movielens import MovieLens
-from .positives import entries, implicit_feedback
+from .positives import entries, implicit_feedback, weighted_rows
 from .skipgram import UnigramSampler
 
 
@@ -107,14 +106,7 @@ class MovieLensImplicit:
         users = np.asarray(users, np.int32)
         if not self.history:
             return (users,)
-        return users, self._liked(len(users), *entries(self.positives["train"], users))
-
-    def _liked(self, n, row_of, items):
-        """:class:`SparseRows` ``(n, num_items)``: row ``r`` holds the ``items`` whose ``row_of`` is ``r``
-        (``row_of`` ascending), each weighted ``1 / sqrt(count)``."""
-        counts = np.bincount(row_of, minlength=n)
-        return SparseRows(np.concatenate([[0], np.cumsum(counts)]), items,
-                          (1.0 / np.sqrt(np.maximum(counts, 1)))[row_of], self.meta["num_items"])
+        return users, weighted_rows(len(users), *entries(self.positives["train"], users), self.meta["num_items"])
 
     def num_examples(self, split):
         if self.per_user and split == "train":
@@ -163,7 +155,7 @@ class MovieLensImplicit:
             if self.input_dropout and rng is not None:
                 keep = rng.random(len(cols)) >= self.input_dropout
                 row_of, cols = row_of[keep], cols[keep]
-            yield rows, self._liked(len(rows), row_of, cols), targets
+            yield rows, weighted_rows(len(rows), row_of, cols, self.meta["num_items"]), targets
 
     def split_batch(self, batch, parts):
         """Rows split evenly; with ``in_batch``, the batch's items and their ``logq`` go whole to every part (the

@@ -18,7 +18,7 @@ from .batches import iterate_batches, split_rows
 from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
-from .positives import implicit_feedback
+from .positives import entries, implicit_feedback, positives, weighted_rows
 from .splits import kfold_split, random_split, temporal_split
 
 log = logging.getLogger(__name__)
@@ -96,9 +96,9 @@ class MovieLens:
 
     Batches are ``(users, items, ratings)``: int32 ``(batch,)``, int32 ``(batch,)``, float32 ``(batch,)``.
     ``valid`` is carved at random from the training part (``valid_ratio``), never from the test split.
-    With ``implicit``, batches are ``(users, items, rated, ratings)``: ``rated`` float32 ``(batch, num_items)``
-    is each user's row of training items, scaled by ``1 / sqrt(count)`` (SVD++'s implicit feedback). The rows are
-    dense, so this mode is for data sets of up to about 10^8 user-item cells.
+    With ``implicit``, batches are ``(users, items, rated, ratings)``: ``rated`` a :class:`~zoo.rows.SparseRows`
+    ``(batch, num_items)``, each user's training items weighted ``1 / sqrt(count)`` (SVD++'s implicit feedback),
+    in CSR form: a batch costs its users' ratings, whatever the catalog's size.
     """
 
     task = "ratings"  # how the evaluation layer scores it: rating metrics
@@ -131,8 +131,8 @@ class MovieLens:
         block: int = 1024                 # ranking: users scored at once (at most 2^22 user-item pairs)
 
     def __init__(self, variant="ml-latest-small", root="", split="random", test_ratio=0.1, valid_ratio=0.05,
-                 seed=0, skip_bad_lines=False, implicit=False, folds=5, fold=1, ranking=False, k=(10, 20), positive_threshold=4.0,
-                 block=1024):
+                 seed=0, skip_bad_lines=False, implicit=False, folds=5, fold=1, ranking=False, k=(10, 20),
+                 positive_threshold=4.0, block=1024):
         if variant not in VARIANTS:
             raise DataError("unknown MovieLens variant %r (data.variant); choose one of: %s" % (
                 variant, ", ".join(sorted(VARIANTS))))
@@ -180,18 +180,18 @@ class MovieLens:
                         "bias and the mean alone", cold)
         self.titles = read_titles(self.root, variant)
         self.implicit = None
-        if implicit:
-            self.implicit = self._implicit_matrix()
+        if implicit:  # each user's rated items in training, as CSR
+            self.implicit = positives(self.users[train], self.items[train], len(self.user_map))
         self.rating_range = spec.rating_range
-        self.eval_chunk = 4096 if implicit else 0  # rows of predictions at a time: rated-item rows are wide
+        self.eval_chunk = 65536 if implicit else 0  # rows predicted at a time: each carries its user's rated items
         self.meta = {"num_users": len(self.user_map), "num_items": len(self.item_map),
                      "mean_rating": float(ratings[train].mean()), "rating_range": self.rating_range,
                      "implicit": bool(implicit)}
         self.ks = None  # eval.ranking: the top-K protocol of movielens_implicit on these splits
         if ranking:
             if implicit:
-                raise DataError("eval.ranking scores every user-item pair, and data.implicit adds a catalog-wide "
-                                "row to each: use it with a model without data.implicit")
+                raise DataError("eval.ranking scores every user-item pair, and data.implicit adds the user's rated "
+                                "items to each: use it with a model without data.implicit")
             _, self.candidates, self.positives = implicit_feedback(
                 self.users, self.items, self.ratings, self.splits, len(self.user_map), len(self.item_map),
                 positive_threshold)
@@ -209,24 +209,16 @@ class MovieLens:
             kwargs.update(dataclasses.asdict(eval_cfg))
         return cls(**kwargs)
 
-    def _implicit_matrix(self):
-        users, items = len(self.user_map), len(self.item_map)
-        if users * items > 10 ** 8:
-            raise DataError("data.implicit needs a dense %d x %d matrix of rated items, too large; use it with a "
-                            "smaller data set" % (users, items))
-        train = self.splits["train"]
-        matrix = np.zeros((users, items), np.float32)
-        matrix[self.users[train], self.items[train]] = 1.0
-        counts = matrix.sum(axis=1, keepdims=True)
-        return matrix / np.sqrt(np.maximum(counts, 1.0))
-
     def arrays(self, split):
         idx = self.splits[split]
         return self.users[idx], self.items[idx], self.ratings[idx]
 
     def inputs(self, users, items):
-        """Model inputs for ``(users, items)``: with ``implicit``, the users' rows of rated items are added."""
-        return (users, items) if self.implicit is None else (users, items, self.implicit[users])
+        """Model inputs for ``(users, items)``: with ``implicit``, the users' rows of rated items are added, a
+        :class:`~zoo.rows.SparseRows` ``(batch, num_items)`` weighted ``|N(u)|^-1/2`` (SVD++'s)."""
+        if self.implicit is None:
+            return users, items
+        return users, items, weighted_rows(len(users), *entries(self.implicit, users), len(self.item_map))
 
     def num_examples(self, split):
         return len(self.splits[split])

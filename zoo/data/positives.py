@@ -30,6 +30,16 @@ def select_rows(csr, rows):
     return np.concatenate([[0], np.cumsum(counts)]), entries(csr, rows)[1]
 
 
+def weighted_rows(n, row_of, items, num_cols):
+    """:class:`~zoo.rows.SparseRows` ``(n, num_cols)``: row ``r`` holds the ``items`` whose ``row_of`` is ``r``
+    (``row_of`` ascending, as :func:`entries` gives them), each weighted ``1 / sqrt(count)``: SVD++'s
+    ``|N(u)|^-1/2``."""
+    from ..rows import SparseRows
+    counts = np.bincount(row_of, minlength=n)
+    return SparseRows(np.concatenate([[0], np.cumsum(counts)]), items,
+                      (1.0 / np.sqrt(np.maximum(counts, 1)))[row_of], num_cols)
+
+
 def implicit_feedback(users, items, ratings, splits, num_users, num_items, threshold):
     """MovieLens-style ratings read as implicit feedback: ``(liked, candidates, positives)``: for each split the
     rows whose rating is at least ``threshold``, the catalog (a boolean ``(num_items,)`` mask of the items of the

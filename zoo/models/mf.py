@@ -5,7 +5,7 @@ import typing
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
-from ..blocks import DotScorer, EmbeddingPenalty, EmbeddingTower, SquaredLoss
+from ..blocks import DotScorer, EmbeddingBag, EmbeddingPenalty, EmbeddingTower, SquaredLoss
 from ..config import POSITIVE, at_least, between, each, one_of
 from ..registry import MODELS
 
@@ -112,10 +112,11 @@ class MatrixFactorization(HybridBlock):
 
 class ImplicitUserTower(HybridBlock):
     """SVD++'s user side: the user's own vector plus a learned embedding of the items they rated,
-    ``p_u + |N(u)|^-1/2 * sum_{j in N(u)} y_j``, the sum being one ``FullyConnected`` over the user's row of
-    rated items (already scaled by the data, see ``MovieLens(implicit=True)``).
+    ``p_u + |N(u)|^-1/2 * sum_{j in N(u)} y_j``, the sum an :class:`~zoo.blocks.EmbeddingBag` over the user's
+    row of rated items (CSR, already weighted by the data, see ``MovieLens(implicit=True)``): a batch costs its
+    users' ratings, not the catalog.
 
-    Inputs: ``users`` ``(batch,)`` and ``rated`` ``(batch, num_items)``. Output: ``(batch, dim)``.
+    Inputs: ``users`` ``(batch,)`` and ``rated`` ``(batch, num_items)`` (CSR). Output: ``(batch, dim)``.
     """
 
     def __init__(self, user_tower, num_items, dim, init_scale=0.01, **kwargs):
@@ -123,11 +124,10 @@ class ImplicitUserTower(HybridBlock):
         self.dim = dim
         with self.name_scope():
             self.user_tower = user_tower
-            self.items = self.params.get("implicit_weight", shape=(dim, num_items),
-                                         init=mx.init.Normal(init_scale) if init_scale else "zeros")
+            self.bag = EmbeddingBag(num_items, dim, init_scale=init_scale, prefix="items_")
 
-    def hybrid_forward(self, F, users, rated, items):
-        return self.user_tower(users) + F.FullyConnected(rated, items, num_hidden=self.dim, no_bias=True)
+    def hybrid_forward(self, F, users, rated):
+        return self.user_tower(users) + self.bag(rated)
 
 
 @MODELS.register("svdpp")
@@ -135,7 +135,7 @@ class SVDpp(MatrixFactorization):
     """SVD++ (Koren, 2008) from the same blocks: biased MF whose user tower also embeds the items the user rated.
     Needs ``data.implicit: true``.
 
-    Inputs: ``users``, ``items`` ``(batch,)`` and ``rated`` ``(batch, num_items)``. Output: ``(batch,)``.
+    Inputs: ``users``, ``items`` ``(batch,)`` and ``rated`` ``(batch, num_items)`` (CSR). Output: ``(batch,)``.
     """
 
     input_names = ("users", "items", "rated")
@@ -150,4 +150,4 @@ class SVDpp(MatrixFactorization):
 
     @staticmethod
     def example_inputs(meta, batch=1):
-        return MatrixFactorization.example_inputs(meta, batch) + [mx.nd.zeros((batch, meta["num_items"]))]
+        return MatrixFactorization.example_inputs(meta, batch) + [mx.nd.sparse.zeros("csr", (batch, meta["num_items"]))]
