@@ -46,9 +46,16 @@ def test_a_value_out_of_range_is_one_line_naming_the_key(config, override, tmp_p
 
 
 def test_the_shipped_configs_are_in_range():
+    """Every config in configs/ loads, and every search space in configs/search/ is a space of its config."""
     from zoo.config import load_config
-    for name in sorted(os.listdir(os.path.join(ROOT, "configs"))):
-        load_config(os.path.join(ROOT, "configs", name))
+    from zoo.search import read_space
+    folder = os.path.join(ROOT, "configs")
+    for name in sorted(n for n in os.listdir(folder) if n.endswith(".yaml")):
+        load_config(os.path.join(folder, name))
+    spaces = sorted(os.listdir(os.path.join(folder, "search")))
+    assert spaces
+    for name in spaces:
+        assert read_space(os.path.join(folder, "search", name), load_config(os.path.join(folder, name)))
 
 
 def test_a_config_file_value_names_the_file(tmp_path):
