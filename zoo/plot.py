@@ -57,9 +57,14 @@ def plot_run(run_dir, out=None):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1, 0].set_xlabel("epoch")
-    fig.suptitle(os.path.basename(os.path.normpath(run_dir)))
+    return _save(fig, run_dir, out or os.path.join(run_dir, "curves.png"))
+
+
+def _save(fig, folder, out):
+    """Title ``fig`` with ``folder``'s name, write it to ``out`` and return ``out``."""
+    import matplotlib.pyplot as plt
+    fig.suptitle(os.path.basename(os.path.normpath(folder)))
     fig.tight_layout()
-    out = out or os.path.join(run_dir, "curves.png")
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
@@ -95,9 +100,4 @@ def plot_search(search_dir, out=None):
     ax.set_ylabel(train.get("monitor", "objective"))
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
-    fig.suptitle(os.path.basename(os.path.normpath(search_dir)))
-    fig.tight_layout()
-    out = out or os.path.join(search_dir, "history.png")
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return _save(fig, search_dir, out or os.path.join(search_dir, "history.png"))
