@@ -144,7 +144,7 @@ class Run:
 
     def _ratings(self, user, items):
         """The clipped predicted ratings of user (index) for items (indices), with the inputs the model takes
-        (SVD++'s row of rated items too), a block of items at a time: a dense row of the catalog an item."""
+        (SVD++'s rated items too, repeated for every item), a block of items at a time."""
         ds, scores = self.dataset, []
         for start in range(0, len(items), RATING_BLOCK):
             block = items[start:start + RATING_BLOCK]

@@ -257,8 +257,9 @@ class TextCorpus:
 
     def num_examples(self, split):
         """Expected pairs an epoch (``train``): the words subsampling keeps times the pairs a kept word makes,
-        measured on the first chunks, up to :data:`SAMPLE_WORDS` kept words (sentences cut the windows short: in the three texts of the benchmarks a kept word makes
-        5.2 pairs, not ``window + 1`` = 6; the learning rate schedule counts on this number to reach its end)."""
+        measured on the first chunks, up to :data:`SAMPLE_WORDS` kept words (sentences cut the windows short: in
+        the three texts of the benchmarks a kept word makes 5.2 pairs, not ``window + 1`` = 6; the learning rate
+        schedule counts on this number to reach its end)."""
         if split != "train":
             return 0
         if self._pairs_per_word is None:
