@@ -45,12 +45,11 @@ def main(argv=None):
         out = args.out or os.path.join("searches", "%s-%s" % (
             os.path.splitext(os.path.basename(args.config))[0], datetime.datetime.now().strftime("%Y%m%d-%H%M%S")))
         try:
-            study = search.search(cfg, space, out, args.trials, args.timeout, args.seed,
-                                  echo=lambda line: print(line, file=sys.stderr, flush=True))
+            _, rows = search.search(cfg, space, out, args.trials, args.timeout, args.seed,
+                                    echo=lambda line: print(line, file=sys.stderr, flush=True))
         except Interrupted as err:
             print("%s\nsearch folder: %s (run the same command to continue)" % (err, out), file=sys.stderr)
             return 128 + err.signum
-        rows = search.write_outputs(study, space, cfg, out)
         print(search.table(rows, cfg.train.monitor, maximize=cfg.train.monitor_mode == "max"))
         print("search folder: %s (best.yaml, trials.json, search.db)" % out)
         return 0

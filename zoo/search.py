@@ -144,7 +144,7 @@ def monitored(results, monitor):
 def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print):
     """Run (or continue) the study in ``out`` until it holds ``trials`` finished trials (complete or pruned) or
     ``timeout`` seconds pass; writes ``best.yaml`` (the best trial's whole config) and ``trials.json``. Returns
-    the study. ``train(cfg, run_dir, hooks=, test=)`` is :func:`zoo.pipeline.train` unless given."""
+    ``(study, rows)``, the rows those of ``trials.json``. ``train(cfg, run_dir, hooks=, test=)`` is :func:`zoo.pipeline.train` unless given."""
     import optuna
     from optuna.trial import TrialState
     if train is None:
@@ -173,8 +173,7 @@ def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print
     if done < trials:
         from .train.loop import TrainingError
         study.optimize(objective, n_trials=trials - done, timeout=timeout, catch=(TrainingError,))
-    write_outputs(study, space, cfg, out)
-    return study
+    return study, write_outputs(study, space, cfg, out)
 
 
 def write_outputs(study, space, cfg, out):

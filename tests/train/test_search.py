@@ -86,7 +86,8 @@ def test_a_stopped_search_continues_with_the_same_command(cfg, tmp_path):
         search.search(cfg, space, out, trials=4, train=fake_train, echo=lambda line: None)
     study = optuna.load_study(study_name="search", storage="sqlite:///" + os.path.join(out, search.STORAGE))
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "FAIL"]
-    study = search.search(cfg, space, out, trials=4, train=fake_train, echo=lambda line: None)
+    study, rows = search.search(cfg, space, out, trials=4, train=fake_train, echo=lambda line: None)
+    assert [r["number"] for r in rows] == [0, 1, 2, 3, 4]
     assert calls == ["trial-000", "trial-001", "trial-002", "trial-003", "trial-004"]
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
     best = load_config(os.path.join(out, "best.yaml"))
