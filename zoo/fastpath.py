@@ -166,13 +166,19 @@ RECIPES = [(MatrixFactorization, "rating", mf_reason, build_mf),
            (RankingMF, "multinomial", multinomial_reason, build_multinomial)]
 
 
+def _kernel_reason(devices, recipe_reason):
+    """Why a fused kernel cannot run: a device that is not a CPU, then ``recipe_reason()`` (what the recipe
+    refuses), then operators that did not load; None when it can."""
+    return ((None if all(d.device_type == "cpu" for d in devices) else "a device is not a CPU") or recipe_reason()
+            or (None if ops.load() else "zoo's C++ operators are not available"))
+
+
 def fused_objective(model, devices):
     """``(block, reason)``: the fused block that computes ``model``'s objective on ``devices`` and None, or None
     and why no fused kernel applies."""
     for cls, name, reason_of, build in RECIPES:
         if isinstance(model, cls):
-            reason = (None if all(d.device_type == "cpu" for d in devices) else "a device is not a CPU"
-                      ) or reason_of(model) or (None if ops.load() else "zoo's C++ operators are not available")
+            reason = _kernel_reason(devices, lambda: reason_of(model))
             if reason:
                 return None, "fused %s kernel not used: %s" % (name, reason)
             block = build(model)
@@ -260,9 +266,7 @@ def fused_step(model, devices, optimizer):
     at a time on ``devices`` and None, or None and why none applies."""
     for cls, name, reason_of, build in STEP_RECIPES:
         if isinstance(model, cls):
-            reason = ((None if all(d.device_type == "cpu" for d in devices) else "a device is not a CPU")
-                      or reason_of(model, optimizer)
-                      or (None if ops.load() else "zoo's C++ operators are not available"))
+            reason = _kernel_reason(devices, lambda: reason_of(model, optimizer))
             if reason:
                 return None, "fused per-example %s kernel not used: %s" % (name, reason)
             step = build(model, devices)

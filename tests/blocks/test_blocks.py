@@ -115,6 +115,7 @@ def test_embedding_bag_is_the_weighted_sum_of_rows_with_a_row_sparse_gradient(hy
     from zoo.ops.arrays import as_ndarray
     from zoo.rows import SparseRows
     bag = EmbeddingBag(9, 3)
+    mx.random.seed(0)  # fixed values: a random sum near zero would fail rtol alone (it did, once in a full run)
     bag.initialize()
     if hybridize:
         bag.hybridize(static_alloc=True)
