@@ -38,9 +38,11 @@ def test_readme_tutorial_trains_both_models_on_their_own_forward(tmp_path, ratin
         args = [a if a != "my_models.py" else str(tmp_path / "my_models.py") for a in args[1:]]
         name = next(a for a in args if a.startswith("model.name=")).split("=")[1]
         out = str(tmp_path / name)
-        # Short and fixed, whatever the shipped config's tuning: batches of 1,024 at a high rate, a firm penalty.
+        # Short and fixed, whatever the shipped config's tuning: batches of 1,024 at a high rate, a firm penalty,
+        # stopped early on a validation part.
         proc = run_tool(args + ["--out", out, "data.root=%s" % ratings_dir, "train.epochs=25", "optim.lr=0.02",
-                                "train.batch_size=1024", "model.reg=0.08", "train.progress=false"])
+                                "train.batch_size=1024", "model.reg=0.08", "train.progress=false",
+                                "data.valid_ratio=0.05", "train.monitor=valid.rmse", "train.patience=5"])
         assert proc.returncode == 0, proc.stderr
         cls = {"neural_mf": "NeuralMF", "bounded_mf": "BoundedMF"}[name]
         # the log says that the model trains on its own forward, and why the fused kernel does not apply

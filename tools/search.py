@@ -6,8 +6,10 @@ continues it up to --trials trials.
         [--out DIR] [section.key=value ...]
 
 space.yaml maps config keys to ranges: {log: [low, high]}, {range: [low, high]}, {int: [low, high]} (log: true
-for a log scale), or a list of choices. The end writes OUT/best.yaml (the best trial's whole config) and
-OUT/trials.json, and prints the trials best first; tools/plot.py OUT draws the search's history.
+for a log scale), or a list of choices. The end writes OUT/best.yaml (the best trial's whole config),
+OUT/refit.yaml (the same trained on the whole training part, validation included, for the epochs the best
+trial's validation peaked at: the config to ship) and OUT/trials.json, and prints the trials best first;
+tools/plot.py OUT draws the search's history.
 """
 import argparse
 import datetime
@@ -51,7 +53,7 @@ def main(argv=None):
             print("%s\nsearch folder: %s (run the same command to continue)" % (err, out), file=sys.stderr)
             return 128 + err.signum
         print(search.table(rows, cfg.train.monitor, maximize=cfg.train.monitor_mode == "max"))
-        print("search folder: %s (best.yaml, trials.json, search.db)" % out)
+        print("search folder: %s (best.yaml, refit.yaml, trials.json, search.db)" % out)
         return 0
     return report_errors(run, hint="install the search extra: pip install -e '.[cpu,search]'")
 

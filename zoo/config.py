@@ -90,7 +90,7 @@ class TrainConfig:
 @dataclasses.dataclass
 class OptimConfig:
     CHECKS = {"lr": above(0), "wd": at_least(0.0), "min_lr": at_least(0.0), "gamma": above(0),
-              "step_epochs": POSITIVE, "warmup_epochs": at_least(0.0),
+              "step_epochs": POSITIVE, "warmup_epochs": at_least(0.0), "schedule_epochs": NON_NEGATIVE,
               "schedule": one_of("constant", "step", "cosine", "linear")}
 
     name: str = "adam"
@@ -101,6 +101,8 @@ class OptimConfig:
     gamma: float = 0.5
     step_epochs: int = 10
     warmup_epochs: int = 0
+    schedule_epochs: int = 0       # the epochs a cosine or linear schedule spans; 0: train.epochs (a refit that
+                                   # stops at a search's best epoch keeps the schedule that epoch was reached on)
     # SGD applied to one example at a time at rate lr, in the batch's order (word2vec's rule), instead of one step
     # on the batch's mean gradient: a fused kernel where zoo.fastpath finds one, else one step on the batch's summed
     # gradient (the same to first order). Needs name sgd, no momentum, no weight decay.

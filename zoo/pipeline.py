@@ -157,8 +157,8 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
         hybridize_dense(model, static_alloc=True)  # model.hybridize() when no table is row_sparse (on servers)
     steps = -(-dataset.num_examples("train") // t.batch_size)
     o = cfg.optim
-    scheduler = lr_scheduler(o.schedule, o.lr, t.epochs, where.updates_per_epoch(steps), o.gamma, o.step_epochs,
-                             o.warmup_epochs, o.min_lr)
+    scheduler = lr_scheduler(o.schedule, o.lr, o.schedule_epochs or t.epochs, where.updates_per_epoch(steps),
+                             o.gamma, o.step_epochs, o.warmup_epochs, o.min_lr)
     optimizer = make_optimizer(o.name, optimizer_params(o, scheduler), where.on_servers)
     step = select_step(model, devices, optimizer, o.per_example, t.hybridize, where.on_servers)
     trainer = where.trainer(model, optimizer)

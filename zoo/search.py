@@ -143,7 +143,8 @@ def monitored(results, monitor):
 
 def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print):
     """Run (or continue) the study in ``out`` until it holds ``trials`` finished trials (complete or pruned) or
-    ``timeout`` seconds pass; writes ``best.yaml`` (the best trial's whole config) and ``trials.json``. Returns
+    ``timeout`` seconds pass; writes ``best.yaml`` (the best trial's whole config), ``refit.yaml`` (the same
+    trained on the whole training part to the trial's best epoch, see :func:`refit`) and ``trials.json``. Returns
     ``(study, rows)``, the rows those of ``trials.json``. ``train(cfg, run_dir, hooks=, test=)`` is :func:`zoo.pipeline.train` unless given."""
     import optuna
     from optuna.trial import TrialState
@@ -151,7 +152,9 @@ def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print
         from .pipeline import train
     monitor = cfg.train.monitor
     if not monitor:
-        raise ConfigError("a search optimises train.monitor (e.g. valid.rmse): set it", key="train.monitor")
+        raise ConfigError("a search scores each trial on train.monitor, a validation metric: set it and a "
+                          "validation part, e.g. train.monitor=valid.rmse data.valid_ratio=0.2 (a shipped refit "
+                          "config trains on its validation part and has none)", key="train.monitor")
     os.makedirs(out, exist_ok=True)
     storage = "sqlite:///" + os.path.abspath(os.path.join(out, STORAGE))
     study = optuna.create_study(study_name="search", storage=storage, load_if_exists=True,
@@ -177,8 +180,8 @@ def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print
 
 
 def write_outputs(study, space, cfg, out):
-    """``best.yaml`` (the best trial's whole config) and ``trials.json`` (every trial: number, state, value,
-    the config values tried, seconds)."""
+    """``best.yaml`` (the best trial's whole config), ``refit.yaml`` and ``trials.json`` (every trial: number,
+    state, value, the config values tried, seconds)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         values = {d.key: d.value(t.params[d.key]) for d in space if d.key in t.params}
@@ -190,9 +193,35 @@ def write_outputs(study, space, cfg, out):
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if complete:
         best = study.best_trial
-        save_config(with_values(cfg, {d.key: d.value(best.params[d.key]) for d in space}),
-                    os.path.join(out, "best.yaml"))
+        best_cfg = with_values(cfg, {d.key: d.value(best.params[d.key]) for d in space})
+        save_config(best_cfg, os.path.join(out, "best.yaml"))
+        best_epoch = _best_epoch(os.path.join(out, "trial-%03d" % best.number))
+        if best_epoch:
+            save_config(refit(best_cfg, best_epoch), os.path.join(out, "refit.yaml"))
     return rows
+
+
+def refit(cfg, best_epoch):
+    """The searched config trained on the whole training part, as ``GridSearchCV(refit=True)`` does: the
+    validation part goes back into training (``data.valid_ratio: 0`` where the data has one), no monitor, and
+    ``best_epoch`` epochs, where the trial's validation peaked; a schedule other than constant keeps spanning the
+    trial's epochs (``optim.schedule_epochs``), so the rate at each epoch is the one the trial had."""
+    raw = cfg.to_dict()
+    if "valid_ratio" in raw["data"]:
+        raw["data"]["valid_ratio"] = 0.0
+    if raw["optim"]["schedule"] != "constant" and not raw["optim"]["schedule_epochs"]:
+        raw["optim"]["schedule_epochs"] = raw["train"]["epochs"]
+    raw["train"].update(epochs=int(best_epoch), monitor="", patience=0)
+    return from_raw(raw, "the refit config")
+
+
+def _best_epoch(trial_dir):
+    """The best epoch a finished trial's ``results.json`` records, or None."""
+    try:
+        with open(os.path.join(trial_dir, "results.json"), encoding="utf-8") as f:
+            return json.load(f).get("best_epoch")
+    except (OSError, ValueError):
+        return None
 
 
 def table(rows, monitor, maximize=False):

@@ -133,6 +133,50 @@ def test_embedding_bag_is_the_weighted_sum_of_rows_with_a_row_sparse_gradient(hy
     assert sorted(grad.indices.asnumpy().tolist()) == [0, 1, 4, 8]           # only the rows used
 
 
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_embedding_bag_of_shared_rows_equals_the_bag_of_every_examples_row(hybridize):
+    """``(distinct rows, which)`` gives what the rows repeated for every example give, and so does the gradient:
+    a shared row's gradient is the sum over the examples that use it."""
+    from zoo.blocks import EmbeddingBag
+    from zoo.ops.arrays import as_ndarrays
+    from zoo.rows import SharedRows, SparseRows
+    bag = EmbeddingBag(9, 3)
+    mx.random.seed(0)
+    bag.initialize()
+    if hybridize:
+        bag.hybridize(static_alloc=True)
+    shared = SharedRows(SparseRows([0, 2, 2, 5], [1, 4, 0, 4, 8], [0.5, 2.0, 1.0, -1.0, 3.0], 9), [2, 0, 2, 1, 2])
+    head = np.arange(15, dtype=np.float32).reshape(5, 3)   # a different gradient for each example
+    inputs = as_ndarrays([shared])
+    assert len(inputs) == 2 and inputs[0].stype == "csr" and inputs[1].dtype == np.int32
+    with mx.autograd.record():
+        out = bag(*inputs)
+    out.backward(mx.nd.array(head))
+    np.testing.assert_allclose(out.asnumpy(), shared.toarray() @ bag.weight.data().asnumpy(), rtol=1e-5)
+    grad = bag.weight.grad()
+    assert grad.stype == "row_sparse"
+    np.testing.assert_allclose(grad.tostype("default").asnumpy(), shared.toarray().T @ head, rtol=1e-5)
+
+
+def test_shared_rows_slice_and_take_like_the_dense_matrix():
+    from zoo.rows import SharedRows, SparseRows
+    unique = SparseRows([0, 2, 2, 5, 6], [1, 4, 0, 4, 8, 2], [0.5, 2.0, 1.0, -1.0, 3.0, 7.0], 9)
+    np.testing.assert_array_equal(unique.take([3, 0, 0, 2]).toarray(), unique.toarray()[[3, 0, 0, 2]])
+    assert unique.take([]).shape == (0, 9)
+    shared = SharedRows(unique, [3, 0, 3, 3, 1, 0])
+    dense = unique.toarray()[[3, 0, 3, 3, 1, 0]]
+    assert len(shared) == 6 and shared.shape == (6, 9)
+    np.testing.assert_array_equal(shared.toarray(), dense)
+    for lo, hi in ((0, 6), (2, 4), (3, 3), (4, 10)):
+        part = shared[lo:hi]
+        np.testing.assert_array_equal(part.toarray(), dense[lo:hi])
+        assert len(part.unique) == len(set(shared.which[lo:hi].tolist()))   # only the rows the slice uses
+    keyed = SharedRows.of(np.array([7, 5, 7]), lambda keys: unique.take(keys - 4))
+    np.testing.assert_array_equal(keyed.toarray(), unique.toarray()[[3, 1, 3]])   # keys 7, 5, 7: rows 3, 1, 3
+    with pytest.raises(TypeError):
+        shared[[0, 2]]
+
+
 def test_sparse_rows_slice_like_the_dense_matrix():
     from zoo.rows import SparseRows
     rows = SparseRows([0, 2, 2, 5, 6], [1, 4, 0, 4, 8, 2], [0.5, 2.0, 1.0, -1.0, 3.0, 7.0], 9)

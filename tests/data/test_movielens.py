@@ -211,11 +211,12 @@ def test_a_bad_line_is_numbered_in_the_file(tmp_path):
 
 def test_implicit_rows_are_each_users_training_items_weighted(ratings_dir):
     """SVD++'s input: a CSR row a rating holding its user's training items, each 1 / sqrt(count), as a dense
-    matrix of the training part gives them; the kfold split holds out one part of the shuffled ratings."""
-    from zoo.rows import SparseRows
+    matrix of the training part gives them, each distinct user's row once; the kfold split holds out one part of the shuffled ratings."""
+    from zoo.rows import SharedRows
     ds = MovieLens(root=ratings_dir, implicit=True)
     users, items, rated, _ = next(ds.batches("train", 50))
-    assert isinstance(rated, SparseRows) and rated.shape == (50, ds.meta["num_items"])
+    assert isinstance(rated, SharedRows) and rated.shape == (50, ds.meta["num_items"])
+    assert len(rated.unique) == len(set(users.tolist())) < 50      # a user's row once, however many ratings
     train = ds.splits["train"]
     dense = np.zeros((ds.meta["num_users"], ds.meta["num_items"]), np.float32)
     dense[ds.users[train], ds.items[train]] = 1

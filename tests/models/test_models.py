@@ -15,7 +15,7 @@ import zoo
 from zoo.config import from_raw
 from zoo.fastpath import fused_objective, fused_step, make_optimizer, select_objective, select_step
 from zoo.models import Objective
-from zoo.ops.arrays import as_ndarray
+from zoo.ops.arrays import as_ndarrays
 from zoo.pipeline import build_dataset, build_model, train
 from zoo.train import GradientStep, Hook, TrainLoop
 from zoo.train.loop import Interrupted
@@ -116,7 +116,7 @@ def randomize_zero_tables(model):
 
 
 def nd(batch, ctx=mx.cpu()):
-    return [as_ndarray(a, ctx) for a in batch]
+    return as_ndarrays(batch, ctx)  # SVD++'s shared rows are two arrays: the distinct rows and each example's
 
 
 def test_every_registered_model_has_a_tiny_config():
@@ -128,7 +128,8 @@ def test_every_registered_model_has_a_tiny_config():
 def test_forward_and_one_step(name, data_root, hybridize):
     cfg, dataset, (batch,) = setup(name, data_root, 32)
     model = new_model(cfg, dataset, hybridize=False)
-    inputs = nd(batch)[:len(batch) - model.num_targets]
+    arrays = nd(batch)
+    inputs = arrays[:len(arrays) - model.num_targets]
     imperative = model(*inputs).asnumpy()
     if hybridize:
         model.hybridize(static_alloc=True)

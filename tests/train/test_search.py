@@ -15,7 +15,10 @@ from conftest import mf_config, run_tool  # noqa: E402
 
 @pytest.fixture
 def cfg(tmp_path, ratings_dir):
-    return load_config(mf_config(tmp_path, ratings_dir))
+    return load_config(mf_config(tmp_path, ratings_dir), SEARCHED)
+
+
+SEARCHED = ["data.valid_ratio=0.2", "train.monitor=valid.rmse", "train.patience=5"]  # the README's search command
 
 
 def test_the_space_parser_reads_every_kind(cfg):
@@ -101,21 +104,42 @@ def test_search_from_the_command_line(tmp_path, ratings_dir):
     space = tmp_path / "space.yaml"
     space.write_text("optim.lr: {log: [1.0e-3, 3.0e-2]}\nmodel.reg: {log: [0.01, 0.3]}\n")
     out = str(tmp_path / "s")
-    args = ["tools/search.py", "--config", mf_config(tmp_path, ratings_dir), "--space", str(space), "--trials", "2",
-            "--out", out]
-    proc = run_tool(args)
+
+    def args(trials=2, space=space, overrides=SEARCHED):
+        return ["tools/search.py", "--config", mf_config(tmp_path, ratings_dir), "--space", str(space), "--trials",
+                str(trials), "--out", out] + overrides
+    proc = run_tool(args())
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "valid.rmse" in proc.stdout and os.path.exists(os.path.join(out, "best.yaml"))
     for n in (0, 1):
         with open(os.path.join(out, "trial-%03d" % n, "results.json")) as f:
             results = json.load(f)
         assert "valid" in results and "test" not in results  # the test split is never read
-    proc = run_tool(args[:-3] + ["3", "--out", out])  # one more trial
+    proc = run_tool(args(trials=3))  # one more trial
     assert proc.returncode == 0 and sorted(n for n in os.listdir(out) if n.startswith("trial-")) == [
         "trial-000", "trial-001", "trial-002"]
+    # refit.yaml: the best trial's values on the whole training part, for the epochs its validation peaked at
+    best, refit = load_config(os.path.join(out, "best.yaml")), load_config(os.path.join(out, "refit.yaml"))
+    with open(os.path.join(out, "trials.json")) as f:
+        number = min((r for r in json.load(f) if r["value"] is not None), key=lambda r: r["value"])["number"]
+    with open(os.path.join(out, "trial-%03d" % number, "results.json")) as f:
+        assert refit.train.epochs == json.load(f)["best_epoch"]
+    assert (best.data.valid_ratio, refit.data.valid_ratio, refit.train.monitor) == (0.2, 0.0, "")
+    assert (refit.optim.lr, refit.model.reg) == (best.optim.lr, best.model.reg)
     proc = run_tool(["tools/plot.py", out])
     assert proc.returncode == 0 and os.path.exists(os.path.join(out, "history.png")), proc.stderr[-2000:]
     bad = tmp_path / "bad.yaml"
     bad.write_text("optim.lrr: {log: [1.0e-3, 3.0e-2]}\n")
-    proc = run_tool(args[:4] + [str(bad)] + args[5:])
+    proc = run_tool(args(space=bad))
     assert proc.returncode == 2 and "optim.lrr is not a key of the config" in proc.stderr
+    proc = run_tool(args(overrides=[]))  # the shipped config trains on its validation part: nothing to score
+    assert proc.returncode == 2 and "train.monitor=valid.rmse data.valid_ratio=0.2" in proc.stderr
+
+
+def test_the_refit_keeps_the_trials_schedule(cfg):
+    """A cosine schedule over the trial's 30 epochs, stopped at its best epoch 12, is still the 30-epoch cosine."""
+    from zoo.search import refit, with_values
+    trial = with_values(cfg, {"optim.schedule": "cosine", "train.epochs": 30})
+    again = refit(trial, 12)
+    assert (again.train.epochs, again.optim.schedule_epochs, again.train.patience) == (12, 30, 0)
+    assert refit(with_values(cfg, {"train.epochs": 30}), 12).optim.schedule_epochs == 0  # constant: no horizon

@@ -65,7 +65,9 @@ class EmbeddingBag(HybridBlock):
     num_embeddings, dim, init_scale
         As :class:`EmbeddingTower`'s.
 
-    Input: ``rows`` ``(batch, num_embeddings)`` float32, CSR or dense. Output: ``(batch, dim)``.
+    Inputs: ``rows`` ``(batch, num_embeddings)`` float32, CSR or dense; or the distinct rows ``(n, num_embeddings)``
+    and ``which`` ``(batch,)`` int32, example ``b``'s row being ``rows[which[b]]`` (examples that share a row,
+    e.g. the ratings of one user, then cost it once: :class:`~zoo.rows.SharedRows`). Output: ``(batch, dim)``.
     """
 
     def __init__(self, num_embeddings, dim, init_scale=0.1, **kwargs):
@@ -75,8 +77,9 @@ class EmbeddingBag(HybridBlock):
             self.weight = self.params.get("weight", shape=(num_embeddings, dim), grad_stype="row_sparse",
                                           init=mx.init.Normal(init_scale) if init_scale else "zeros")
 
-    def hybrid_forward(self, F, rows, weight):
-        return F.sparse.dot(F.cast_storage(rows, stype="csr"), weight)               # (batch, dim)
+    def hybrid_forward(self, F, rows, which=None, weight=None):
+        bags = F.sparse.dot(F.cast_storage(rows, stype="csr"), weight)               # (n, dim)
+        return bags if which is None else F.take(bags, which)                         # (batch, dim)
 
 
 def l2_normalize(F, x, eps=1e-12):

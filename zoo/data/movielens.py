@@ -14,6 +14,7 @@ import numpy as np
 
 from ..config import POSITIVE, at_least, between, each, one_of
 from ..registry import DATASETS
+from ..rows import SharedRows
 from .batches import iterate_batches, split_rows
 from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
@@ -96,9 +97,9 @@ class MovieLens:
 
     Batches are ``(users, items, ratings)``: int32 ``(batch,)``, int32 ``(batch,)``, float32 ``(batch,)``.
     ``valid`` is carved at random from the training part (``valid_ratio``), never from the test split.
-    With ``implicit``, batches are ``(users, items, rated, ratings)``: ``rated`` a :class:`~zoo.rows.SparseRows`
+    With ``implicit``, batches are ``(users, items, rated, ratings)``: ``rated`` a :class:`~zoo.rows.SharedRows`
     ``(batch, num_items)``, each user's training items weighted ``1 / sqrt(count)`` (SVD++'s implicit feedback),
-    in CSR form: a batch costs its users' ratings, whatever the catalog's size.
+    in CSR form, once a distinct user: a batch costs its distinct users' ratings, whatever the catalog's size.
     """
 
     task = "ratings"  # how the evaluation layer scores it: rating metrics
@@ -215,10 +216,11 @@ class MovieLens:
 
     def inputs(self, users, items):
         """Model inputs for ``(users, items)``: with ``implicit``, the users' rows of rated items are added, a
-        :class:`~zoo.rows.SparseRows` ``(batch, num_items)`` weighted ``|N(u)|^-1/2`` (SVD++'s)."""
+        :class:`~zoo.rows.SharedRows` ``(batch, num_items)`` weighted ``|N(u)|^-1/2`` (SVD++'s)."""
         if self.implicit is None:
             return users, items
-        return users, items, weighted_rows(len(users), *entries(self.implicit, users), len(self.item_map))
+        return users, items, SharedRows.of(users, lambda distinct: weighted_rows(
+            len(distinct), *entries(self.implicit, distinct), len(self.item_map)))
 
     def num_examples(self, split):
         return len(self.splits[split])

@@ -116,7 +116,9 @@ class ImplicitUserTower(HybridBlock):
     row of rated items (CSR, already weighted by the data, see ``MovieLens(implicit=True)``): a batch costs its
     users' ratings, not the catalog.
 
-    Inputs: ``users`` ``(batch,)`` and ``rated`` ``(batch, num_items)`` (CSR). Output: ``(batch, dim)``.
+    Inputs: ``users`` ``(batch,)`` and ``rated`` ``(batch, num_items)`` (CSR); or ``rated`` the distinct users'
+    rows ``(n, num_items)`` and ``rated_rows`` ``(batch,)`` int32, each example's row among them (what
+    ``MovieLens(implicit=True)`` gives: a batch costs its distinct users' ratings). Output: ``(batch, dim)``.
     """
 
     def __init__(self, user_tower, num_items, dim, init_scale=0.01, **kwargs):
@@ -126,8 +128,8 @@ class ImplicitUserTower(HybridBlock):
             self.user_tower = user_tower
             self.bag = EmbeddingBag(num_items, dim, init_scale=init_scale, prefix="items_")
 
-    def hybrid_forward(self, F, users, rated):
-        return self.user_tower(users) + self.bag(rated)
+    def hybrid_forward(self, F, users, rated, *rated_rows):
+        return self.user_tower(users) + self.bag(rated, *rated_rows)
 
 
 @MODELS.register("svdpp")
@@ -135,10 +137,12 @@ class SVDpp(MatrixFactorization):
     """SVD++ (Koren, 2008) from the same blocks: biased MF whose user tower also embeds the items the user rated.
     Needs ``data.implicit: true``.
 
-    Inputs: ``users``, ``items`` ``(batch,)`` and ``rated`` ``(batch, num_items)`` (CSR). Output: ``(batch,)``.
+    Inputs: ``users``, ``items`` ``(batch,)``, ``rated`` the distinct users' rated items ``(n, num_items)`` (CSR)
+    and ``rated_rows`` ``(batch,)`` int32, each example's row in ``rated`` (see :class:`ImplicitUserTower`).
+    Output: ``(batch,)``.
     """
 
-    input_names = ("users", "items", "rated")
+    input_names = ("users", "items", "rated", "rated_rows")
 
     @classmethod
     def from_config(cls, cfg, meta):
@@ -150,4 +154,5 @@ class SVDpp(MatrixFactorization):
 
     @staticmethod
     def example_inputs(meta, batch=1):
-        return MatrixFactorization.example_inputs(meta, batch) + [mx.nd.sparse.zeros("csr", (batch, meta["num_items"]))]
+        return MatrixFactorization.example_inputs(meta, batch) + [mx.nd.sparse.zeros("csr", (batch, meta["num_items"])),
+                                                                 mx.nd.arange(batch, dtype="int32")]

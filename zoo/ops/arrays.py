@@ -5,7 +5,7 @@ any batch array (numpy or :class:`~zoo.rows.SparseRows`) to MXNet."""
 import numpy as np
 
 from .. import ops  # ops.load, looked up at each call (tests switch it off)
-from ..rows import SparseRows
+from ..rows import SharedRows, SparseRows
 
 
 def permutation(n, rng):
@@ -86,3 +86,13 @@ def as_ndarray(a, ctx=None):
     if isinstance(a, SparseRows):
         return mx.nd.sparse.csr_matrix((a.values, a.indices, a.indptr), shape=a.shape, ctx=ctx)
     return mx.nd.array(a, ctx=ctx, dtype=a.dtype)
+
+
+def as_ndarrays(arrays, ctx=None, convert=as_ndarray):
+    """The model inputs of the batch arrays ``arrays``, each made an NDArray by ``convert``; a
+    :class:`SharedRows` gives two, its distinct rows (a CSRNDArray) and ``which``."""
+    out = []
+    for a in arrays:
+        out.extend([convert(a.unique, ctx), convert(a.which, ctx)] if isinstance(a, SharedRows) else
+                   [convert(a, ctx)])
+    return out

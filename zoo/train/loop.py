@@ -5,7 +5,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd
 
-from ..ops.arrays import as_ndarray
+from ..ops.arrays import as_ndarray, as_ndarrays
 from ..rows import SparseRows
 
 
@@ -13,17 +13,20 @@ _ones = {}  # (context, dtype) -> the longest column of ones needed so far
 RUN_AHEAD = 2
 
 
-def to_ndarray(a):
-    """A CPU NDArray of the numpy array ``a`` (a CSRNDArray of a :class:`~zoo.rows.SparseRows`), with its dtype
-    (split_and_load alone would make int32 ids float32, exact only below 2^24). ``a`` is copied into memory that
-    the NDArray then owns, so a producer may reuse its buffers: ``mx.nd.array`` would copy too, but it first waits
-    until the engine has finished every queued operator, which kept Python from preparing the next batch while a
-    step ran. (So does a dtype that DLPack, the way in, lacks, such as int8, and so does a CSRNDArray.)"""
+def to_ndarray(a, ctx=None):
+    """An NDArray on ``ctx`` (default: the CPU) of the numpy array ``a`` (a CSRNDArray of a
+    :class:`~zoo.rows.SparseRows`), with its dtype (split_and_load alone would make int32 ids float32, exact only
+    below 2^24). ``a`` is copied into memory that the NDArray then owns, so a producer may reuse its buffers:
+    ``mx.nd.array`` would copy too, but it first waits until the engine has finished every queued operator, which
+    kept Python from preparing the next batch while a step ran. (So does a dtype that DLPack, the way in, lacks,
+    such as int8, and so does a CSRNDArray.)"""
     if isinstance(a, SparseRows):
-        return as_ndarray(a)  # a CSRNDArray; making one is a synchronous copy (it waits for the queued steps)
-    if str(a.dtype) not in mx.nd.ndarray.DLDataType.TYPE_MAP:
-        return mx.nd.array(a, dtype=a.dtype)
-    return mx.nd.from_numpy(np.array(a, order="C"), zero_copy=True)
+        out = as_ndarray(a)  # a CSRNDArray; making one is a synchronous copy (it waits for the queued steps)
+    elif str(a.dtype) not in mx.nd.ndarray.DLDataType.TYPE_MAP:
+        out = mx.nd.array(a, dtype=a.dtype)
+    else:
+        out = mx.nd.from_numpy(np.array(a, order="C"), zero_copy=True)
+    return out if ctx is None else out.as_in_context(ctx)
 
 
 def total(x):
@@ -154,7 +157,7 @@ class TrainLoop:
         """One step on ``parts``: a list of batches, the ``d``-th trained on device ``d``."""
         if len(parts) > len(self.devices):
             raise ValueError("a step has %d parts for %d devices" % (len(parts), len(self.devices)))
-        loaded = [[to_ndarray(a).as_in_context(ctx) for a in part] for part, ctx in zip(parts, self.devices)]
+        loaded = [as_ndarrays(part, ctx, convert=to_ndarray) for part, ctx in zip(parts, self.devices)]
         losses = self.train_step(loaded, self.trainer)
         n = sum(loss.shape[0] for loss in losses)  # examples: one loss each (pairs, not images, for image pairs)
         for loss in losses:
