@@ -143,3 +143,15 @@ def test_the_refit_keeps_the_trials_schedule(cfg):
     again = refit(trial, 12)
     assert (again.train.epochs, again.optim.schedule_epochs, again.train.patience) == (12, 30, 0)
     assert refit(with_values(cfg, {"train.epochs": 30}), 12).optim.schedule_epochs == 0  # constant: no horizon
+
+
+def test_a_run_follows_schedule_epochs(tmp_path, ratings_dir):
+    """A linear schedule to 0 spanning 4 epochs, stopped after 2 (as a refit stops at the best epoch), ends each
+    epoch at the rate the 4-epoch run has there: 3/4 and 1/2 of the start."""
+    from zoo.pipeline import train
+    cfg = load_config(mf_config(tmp_path, ratings_dir), ["optim.schedule=linear", "optim.lr=0.01", "train.epochs=2",
+                                                         "optim.schedule_epochs=4", "optim.min_lr=0"])
+    train(cfg, str(tmp_path / "run"))
+    with open(tmp_path / "run" / "log.jsonl") as f:
+        rates = [json.loads(line)["lr"] for line in f]
+    np.testing.assert_allclose(rates, [0.0075, 0.005], rtol=1e-6)
