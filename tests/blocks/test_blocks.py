@@ -186,3 +186,38 @@ def test_sparse_rows_slice_like_the_dense_matrix():
         np.testing.assert_array_equal(rows[lo:hi].toarray(), dense[lo:hi])
     with pytest.raises(TypeError):
         rows[[0, 2]]
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.2])
+def test_norm_softmax_loss_against_numpy(hybridize, margin):
+    """-log softmax(scale * (s - margin * onehot(y)))[y], and its gradient (softmax - onehot) * scale, in float64."""
+    from zoo.blocks import NormSoftmaxLoss
+    rng = np.random.default_rng(0)
+    scores, labels = rng.uniform(-1, 1, (6, 4)), rng.integers(0, 4, 6)
+    loss = NormSoftmaxLoss(scale=8.0, margin=margin)
+    if hybridize:
+        loss.hybridize()
+    x = mx.nd.array(scores)
+    x.attach_grad()
+    with mx.autograd.record():
+        out = loss(x, mx.nd.array(labels, dtype="int32"))
+    out.backward()
+    onehot = np.eye(4)[labels]
+    logits = 8.0 * (scores - margin * onehot)
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(out.asnumpy(), -np.log(p[np.arange(6), labels]), rtol=1e-5)
+    np.testing.assert_allclose(x.grad.asnumpy(), 8.0 * (p - onehot), rtol=1e-4, atol=1e-6)
+
+
+def test_proxy_scorer_is_the_cosine_to_each_class_proxy(hybridize):
+    from zoo.blocks import ProxyScorer
+    scorer = ProxyScorer(5, 3)
+    mx.random.seed(0)
+    scorer.initialize()
+    if hybridize:
+        scorer.hybridize()
+    x = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+    proxies = scorer.proxies.data().asnumpy()
+    want = x @ (proxies / np.linalg.norm(proxies, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(scorer(mx.nd.array(x)).asnumpy(), want, rtol=1e-5, atol=1e-6)

@@ -47,6 +47,43 @@ def test_idx_source_and_batches(tmp_path):
     assert set(np.unique(target)) <= {0.0, 1.0} and target.shape == (16,)
 
 
+def test_class_split_trains_on_some_classes_and_tests_on_others(tmp_path):
+    """The unseen-class protocol: train and valid hold only the training classes, test only the test classes,
+    or valid the training part's images of held-out classes; batches of images and their class numbers (from 0);
+    folder sources name classes by folder; unknown classes are refused by key."""
+    root = write_idx_set(tmp_path / "digits", gz=False)
+    ds = ImagePairs(root=root, valid_ratio=0.2, train_classes=[0, 1], test_classes=[2])
+    whole = ImagePairs(root=root, valid_ratio=0.2)
+    for split, classes in (("train", {0, 1}), ("valid", {0, 1}), ("test", {2})):
+        assert set(ds.labels[ds.splits[split]].tolist()) == classes, split
+    assert len(ds.splits["test"]) == int((whole.labels[whole.splits["test"]] == 2).sum())
+    assert len(ds.splits["train"]) + len(ds.splits["valid"]) == int(
+        np.isin(whole.labels[np.concatenate([whole.splits["train"], whole.splits["valid"]])], [0, 1]).sum())
+    _, left, right, same = next(iter(ds.batches("train", 64)))
+    assert same.any() and not same.all()
+    held = ImagePairs(root=root, train_classes=[0, 1], valid_classes=[1], targets="classes")   # 1 held out
+    assert set(held.labels[held.splits["train"]].tolist()) == {0} and held.meta["num_classes"] == 1
+    assert len(held.splits["valid"]) == int((whole.labels[np.concatenate([whole.splits["train"],
+                                                                          whole.splits["valid"]])] == 1).sum())
+    images, classes = next(iter(held.batches("train", 16)))
+    assert images.shape == (16, 1, 8, 8) and classes.dtype == np.int32 and set(classes.tolist()) == {0}
+    upper = ImagePairs(root=root, train_classes=[1, 2], targets="classes")                    # numbered from 0
+    _, classes = next(iter(upper.batches("train", 200)))
+    assert set(classes.tolist()) == {0, 1} and upper.meta["num_classes"] == 2
+    with pytest.raises(DataError, match=r"data.test_classes: no class 7 among the images \(their classes: 0, 1, 2\)"):
+        ImagePairs(root=root, test_classes=[7])
+    images, labels = synthetic_digits(30)
+    for i, (img, label) in enumerate(zip(images, labels)):
+        folder = tmp_path / "classes" / ("c%d" % label)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_png(str(folder / ("%d.png" % i)), img)
+    ds = ImagePairs(source="folder", root=str(tmp_path / "classes"), test_ratio=0.5, valid_ratio=0,
+                    train_classes=["c0", "c1"], test_classes=["c2"])
+    assert set(ds.labels[ds.splits["test"]].tolist()) == {2} and set(ds.labels[ds.splits["train"]].tolist()) == {0, 1}
+    with pytest.raises(DataError, match="data.train_classes: no class 'c9'"):
+        ImagePairs(source="folder", root=str(tmp_path / "classes"), train_classes=["c9"])
+
+
 def test_missing_files_name_the_folder(tmp_path):
     with pytest.raises(DataError, match="has no download"):
         ImagePairs(root=str(tmp_path), variant="cifar")

@@ -76,6 +76,11 @@ TINY = {
     "siamese_cnn_in_batch_pairs": lambda root: {
         "model": {"name": "siamese_cnn", "dim": 8, "channels": [4, 8]},
         "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2, "pairs_per_image": 2}},
+    # class proxies scored by the dot product (NormSoftmax with a CosFace margin), trained on digits 0 and 1 only
+    "proxy_cnn": lambda root: {
+        "model": {"name": "proxy_cnn", "dim": 8, "channels": [4, 8], "margin": 0.1},
+        "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2, "targets": "classes",
+                 "train_classes": [0, 1]}},
     "siamese_cnn_two_towers": lambda root: {
         "model": {"name": "siamese_cnn", "dim": 8, "channels": [4], "shared": False, "loss": "contrastive"},
         "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
@@ -283,6 +288,7 @@ FINAL_METRIC = {"ranking_mf": ("test", "ndcg@5", 1e-4), "ranking_mf_history": ("
                 "skipgram": ("wordsim353", "spearman", 1e-4), "skipgram_shared": ("wordsim353", "spearman", 1e-4),
                 "skipgram_per_example": ("wordsim353", "spearman", 1e-4),
                 "siamese_cnn": ("test", "recall@1", 0.1), "siamese_cnn_in_batch_pairs": ("test", "recall@1", 0.1),
+                "proxy_cnn": ("test", "recall@1", 0.1),
                 "siamese_cnn_two_towers": ("test", "recall@1", 0.1)}
 
 
@@ -298,7 +304,7 @@ def short_run(name, data_root, tmp_path, **train):
         optim = {"name": "sgd", "lr": 3.2 if name.endswith("shared") else 12.8}
         if raw.get("optim", {}).get("per_example"):
             optim = dict(raw["optim"], lr=12.8 / batch_size)  # the same step a pair
-    if name.startswith("siamese"):
+    if name.startswith(("siamese", "proxy")):
         epochs, optim = 4, {"name": "adam", "lr": 0.01}
     train = {k: v for k, v in train.items() if v is not None}
     raw.update(train=dict({"epochs": epochs, "batch_size": batch_size, "progress": False}, **train), optim=optim)
@@ -334,8 +340,8 @@ def test_an_interrupted_and_resumed_run_ends_like_an_uninterrupted_one(name, dat
     """Interrupted inside its first epoch and resumed, every model ends with the results of a run that was never
     stopped: the parameters, the optimizer state, the hooks' state and the batches to skip all come back."""
     # batches of 8 image pairs or images, so that the first epoch has more than 3 steps
-    cfg, split, metric, _ = short_run(name, data_root, tmp_path, batch_size=8 if name.startswith("siamese")
-                                      else None)
+    images = name.startswith(("siamese", "proxy"))
+    cfg, split, metric, _ = short_run(name, data_root, tmp_path, batch_size=8 if images else None)
     straight = train(cfg, str(tmp_path / "straight"))
     with pytest.raises(Interrupted):
         train(cfg, str(tmp_path / "stopped"), hooks=[InterruptAt(2)])

@@ -119,6 +119,32 @@ def test_word2vec_train_export_similar(tmp_path):
     assert proc.returncode == 2 and "unknown word 'emperor'" in proc.stderr
 
 
+def test_proxy_model_on_unseen_classes_train_and_query(tmp_path):
+    """proxy_cnn trained on classes 0 and 1 retrieves among the test images of class 2 alone (no pairs of two
+    classes to score there: retrieval only), and tools/similar.py answers from its run."""
+    import numpy as np
+    from conftest import synthetic_digits, write_idx_set, write_png
+    root = write_idx_set(tmp_path / "digits", n_train=400, n_test=150)
+    config = tmp_path / "proxy.yaml"
+    config.write_text(yaml.safe_dump({
+        "model": {"name": "proxy_cnn", "dim": 16, "channels": [8, 16], "margin": 0.1},
+        "data": {"name": "images", "root": root, "targets": "classes", "train_classes": [0, 1],
+                 "test_classes": [2], "shift": 1},
+        "train": {"epochs": 3, "batch_size": 32, "progress": False, "monitor": "valid.recall@1",
+                  "monitor_mode": "max"}}))
+    out = str(tmp_path / "run")
+    proc = run_tool(["tools/train.py", "--config", str(config), "--out", out])
+    assert proc.returncode == 0, proc.stderr
+    results = read_json(os.path.join(out, "results.json"))
+    assert "pair_auc" in results["valid"] and "pair_auc" not in results["test"]
+    assert results["test"]["recall@1"] == results["test"]["map@r"] == 1.0 and results["test"]["n"] > 10  # one class
+    images, labels = synthetic_digits(1, seed=7)
+    proc = run_tool(["tools/similar.py", out, "--image", write_png(str(tmp_path / "q.png"), images[0]), "-k", "3"])
+    assert proc.returncode == 0 and len(proc.stdout.strip().splitlines()) == 3, proc.stderr
+    assert all(line.split()[4] == "2" for line in proc.stdout.strip().splitlines())  # the test images: class 2
+    assert np.isfinite(results["valid"]["map@r"])
+
+
 def test_image_similarity_train_and_query(tmp_path):
     import numpy as np
     from conftest import synthetic_digits, write_idx_set, write_png
@@ -129,7 +155,8 @@ def test_image_similarity_train_and_query(tmp_path):
                      "train.batch_size=32", "train.progress=false"])
     assert proc.returncode == 0, proc.stderr
     results = read_json(os.path.join(out, "results.json"))
-    assert set(results["test"]) == {"recall@1", "recall@5", "pair_auc"}
+    assert set(results["test"]) == {"recall@1", "recall@2", "recall@4", "recall@8", "map@r", "r_precision", "n",
+                                    "pair_auc"}
     assert results["test"]["recall@1"] > 0.8 and results["test"]["pair_auc"] > 0.8, results  # 3 classes: chance 1/3
 
     images, labels = synthetic_digits(1, seed=7)

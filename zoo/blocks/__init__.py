@@ -2,12 +2,12 @@
 turn scores into a per-example training signal. Blocks know no config and no fused kernel (see
 :mod:`zoo.fastpath`)."""
 from .towers import ConvTower, EmbeddingBag, EmbeddingTower
-from .scorers import CandidateScorer, DotScorer, PairwiseCandidateScorer
+from .scorers import CandidateScorer, DotScorer, PairwiseCandidateScorer, ProxyScorer
 from .losses import (BPRLoss, ContrastiveLoss, EmbeddingPenalty, LogisticPairLoss, MultinomialLoss,
-                     NegativeSamplingLoss, SampledSoftmaxLoss, SquaredLoss)
+                     NegativeSamplingLoss, NormSoftmaxLoss, SampledSoftmaxLoss, SquaredLoss)
 from .sparse import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
 
-__all__ = ["EmbeddingTower", "EmbeddingBag", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
+__all__ = ["EmbeddingTower", "EmbeddingBag", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer", "ProxyScorer",
            "SquaredLoss", "EmbeddingPenalty", "NegativeSamplingLoss", "MultinomialLoss", "BPRLoss",
-           "SampledSoftmaxLoss", "LogisticPairLoss", "ContrastiveLoss",
+           "SampledSoftmaxLoss", "LogisticPairLoss", "ContrastiveLoss", "NormSoftmaxLoss",
            "RowSparseEmbedding", "row_sparse_tables", "hybridize_dense", "dense_table"]

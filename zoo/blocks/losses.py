@@ -147,3 +147,25 @@ class ContrastiveLoss(Loss):
         d2 = F.relu(2 - 2 * score)
         d = F.sqrt(d2 + 1e-12)
         return target * d2 + (1 - target) * F.square(F.relu(self.margin - d))
+
+
+class NormSoftmaxLoss(Loss):
+    """Softmax cross-entropy over class scores times ``scale``, the true class's score first lowered by
+    ``margin``: with cosines to class proxies (:class:`~zoo.blocks.ProxyScorer`) this is NormSoftmax (Zhai & Wu,
+    2019) at ``margin`` 0 and CosFace's additive cosine margin (Wang et al., 2018) above it.
+
+    ``loss[n] = -log softmax(scale * (s[n] - margin * onehot(y[n])))[y[n]]``
+
+    Inputs: ``scores`` ``(batch, classes)``, ``labels`` ``(batch,)`` class numbers. Output: ``(batch,)``.
+    """
+
+    def __init__(self, scale=16.0, margin=0.0, batch_axis=0, **kwargs):
+        super().__init__(None, batch_axis, **kwargs)
+        self.scale, self.margin = scale, margin
+
+    def hybrid_forward(self, F, scores, labels):
+        labels = F.reshape(F.cast(labels, "float32"), shape=(-1, 1))
+        if self.margin:
+            true = F.broadcast_equal(F.reshape(F.contrib.arange_like(scores, axis=1), shape=(1, -1)), labels)
+            scores = scores - self.margin * true
+        return -F.pick(F.log_softmax(self.scale * scores, axis=1), labels, axis=1)

@@ -3,6 +3,7 @@ import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from .rowsum import row_sum
+from .towers import l2_normalize
 
 
 class DotScorer(HybridBlock):
@@ -70,3 +71,25 @@ class PairwiseCandidateScorer(HybridBlock):
     def hybrid_forward(self, F, queries, candidates):
         scores = F.batch_dot(candidates, F.expand_dims(queries, axis=2))  # (batch, K, 1)
         return F.reshape(scores, shape=(0, -1))
+
+
+class ProxyScorer(HybridBlock):
+    """Scores each example against one learned proxy per class by the dot product, the proxies scaled to unit
+    length: with unit-length embeddings (``ConvTower(normalize=True)``) the scores are cosines, as NormSoftmax,
+    CosFace and ProxyAnchor score them.
+
+    Parameters
+    ----------
+    num_classes, dim : int
+        The proxy table's shape.
+
+    Input: ``x`` ``(batch, dim)``. Output: ``(batch, num_classes)``.
+    """
+
+    def __init__(self, num_classes, dim, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.proxies = self.params.get("proxies", shape=(num_classes, dim), init=mx.init.Normal(1.0))
+
+    def hybrid_forward(self, F, x, proxies):
+        return F.dot(x, l2_normalize(F, proxies), transpose_b=True)             # (batch, num_classes)

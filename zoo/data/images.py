@@ -3,11 +3,13 @@ scored pairs; pairs are drawn per epoch from the labels."""
 import csv
 import dataclasses
 import os
+import typing
 
 import numpy as np
 
 from ..config import NON_NEGATIVE, POSITIVE, between, one_of
 from ..registry import DATASETS
+from .batches import split_rows
 from .download import DataError, data_folder, download
 from .idx import read_idx
 from .splits import random_split
@@ -137,8 +139,14 @@ class ImagePairs:
     among them as int32 row numbers ``(pairs,)`` twice, and the target similarity ``(pairs,)`` (1 same class, 0
     not; or the file's score). By default a batch is ``batch_size`` pairs of their own images (``n = 2 *
     pairs``); with ``pairs_per_image = k`` (labelled sources) it is ``batch_size`` distinct images and ``k *
-    batch_size`` pairs drawn among them, so each image is embedded once for ``2k`` pairs on average.
+    batch_size`` pairs drawn among them, so each image is embedded once for ``2k`` pairs on average. With
+    ``targets="classes"`` (labelled sources, for proxy losses) batches are ``(images, classes)``: ``batch_size``
+    training images and their class numbers int32 ``(n,)``, the training classes numbered from 0
+    (``meta["num_classes"]`` of them).
     :meth:`split_batch` cuts a batch into self-contained parts (each with the images its pairs use), one a device.
+
+    ``train_classes`` / ``test_classes`` give the unseen-class protocol of metric learning: e.g. digits 0-4 to
+    train and validate on, the test images of 5-9 to retrieve among.
     """
 
     task = "image_retrieval"  # how the evaluation layer scores it: retrieval among a split's images
@@ -150,7 +158,7 @@ class ImagePairs:
                   "positive_share": between(0, 1), "pairs_per_epoch": NON_NEGATIVE,
                   "valid_ratio": between(0, 1, high_open=True),
                   "test_ratio": between(0, 1, low_open=True, high_open=True), "eval_pairs": POSITIVE,
-                  "shift": NON_NEGATIVE, "pairs_per_image": NON_NEGATIVE}
+                  "shift": NON_NEGATIVE, "pairs_per_image": NON_NEGATIVE, "targets": one_of("pairs", "classes")}
         name: str = "images"
         source: str = "idx"           # idx, folder or pairs
         variant: str = "mnist"        # idx downloads: mnist or fashion-mnist
@@ -165,16 +173,24 @@ class ImagePairs:
         eval_pairs: int = 10000
         shift: int = 0                # training images move by up to this many pixels (augmentation)
         pairs_per_image: int = 0      # > 0: batches of distinct images, paired among themselves this many times
+        targets: str = "pairs"        # pairs: (images, left, right, similarity); classes: (images, class number)
+        # The unseen-class protocol (labelled sources): train and validate on these classes only, retrieve among
+        # the test images of those; empty: every class. Labels (idx) or class folder names (folder).
+        train_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
+        test_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
+        # validation on classes held out of training (the training part's images of these; valid_ratio unused),
+        # to choose settings for unseen classes without the test split
+        valid_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
         seed: int = 0
 
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
                  positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
-                 pairs_per_image=0, seed=0):
+                 pairs_per_image=0, targets="pairs", train_classes=(), test_classes=(), valid_classes=(), seed=0):
         root = data_folder(root, variant)
         self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
         self.pairs_per_image = pairs_per_image
         rng = np.random.default_rng(seed)
-        self.pairs = None
+        self.pairs, names = None, None
         if source == "idx":
             train_x, train_y = load_idx_split(root, "train", variant)
             test_x, test_y = load_idx_split(root, "test", variant)
@@ -182,7 +198,7 @@ class ImagePairs:
             self.labels = np.concatenate([train_y, test_y])
             train, test = np.arange(len(train_x)), np.arange(len(train_x), len(self.images))
         elif source == "folder":
-            self.images, self.labels, _ = load_folder(root, channels, image_size)
+            self.images, self.labels, names = load_folder(root, channels, image_size)
             train, test = random_split(len(self.labels), test_ratio, rng)
         elif source == "pairs":
             self.images, self.pairs = self._load_pairs(root, pairs_file, channels, image_size)
@@ -190,12 +206,44 @@ class ImagePairs:
             train, test = random_split(len(self.pairs[0]), test_ratio, rng)
         else:
             raise DataError("unknown data.source %r: choose idx, folder or pairs" % source)
-        train, valid = random_split(len(train), valid_ratio, np.random.default_rng([seed, 1]), train)
+        test = self._of_classes(test, test_classes, names, "data.test_classes")
+        if len(valid_classes):
+            valid = self._of_classes(train, valid_classes, names, "data.valid_classes")
+            train = np.setdiff1d(self._of_classes(train, train_classes, names, "data.train_classes"), valid)
+        else:
+            train = self._of_classes(train, train_classes, names, "data.train_classes")
+            train, valid = random_split(len(train), valid_ratio, np.random.default_rng([seed, 1]), train)
         self.splits = {"train": train, "valid": valid, "test": test}
         if not len(train) or not len(test):
-            raise DataError("%s: the train or test split is empty (data.test_ratio, data.valid_ratio)" % root)
+            raise DataError("%s: the train or test split is empty (data.test_ratio, data.valid_ratio, "
+                            "data.train_classes, data.test_classes)" % root)
         self.pairs_per_epoch = pairs_per_epoch or len(train)
-        self.meta = {"image_shape": list(self.images.shape[1:])}
+        self.meta = {"image_shape": list(self.images.shape[1:]), "targets": targets}
+        self.targets = targets
+        if targets == "classes":
+            if self.labels is None:
+                raise DataError("data.targets=classes needs labelled images: the pairs source has none")
+            # the training classes numbered 0..C-1 (a proxy a class), whichever labels they have
+            classes = np.unique(self.labels[train])
+            self.class_number = np.full(int(self.labels.max()) + 1, -1, np.int32)
+            self.class_number[classes] = np.arange(len(classes))
+            self.meta["num_classes"] = len(classes)
+
+    def _of_classes(self, index, classes, names, key):
+        """The images of ``index`` whose class is one of ``classes`` (labels, or folder names when ``names``
+        lists the folders); all of them when ``classes`` is empty."""
+        if not len(classes):
+            return index
+        if self.labels is None:
+            raise DataError("%s needs labelled images: the pairs source has none" % key)
+        wanted = []
+        for c in classes:
+            label = names.index(c) if names is not None and c in names else c
+            if not isinstance(label, (int, np.integer)) or not (self.labels == label).any():
+                raise DataError("%s: no class %r among the images (their classes: %s)" % (
+                    key, c, ", ".join(map(str, names if names is not None else np.unique(self.labels)))))
+            wanted.append(label)
+        return index[np.isin(self.labels[index], wanted)]
 
     @staticmethod
     def _load_pairs(root, pairs_file, channels, size):
@@ -236,6 +284,9 @@ class ImagePairs:
     def batches(self, split, batch_size, shuffle=True, seed=0):
         """``(images, left, right, target)`` batches of a split (see the class)."""
         rng = np.random.default_rng(seed)
+        if self.targets == "classes" and split == "train":
+            yield from self._class_batches(batch_size, rng, shuffle)
+            return
         if self.pairs_per_image and split == "train" and self.labels is not None:
             yield from self._image_batches(batch_size, rng)
             return
@@ -253,8 +304,11 @@ class ImagePairs:
     @staticmethod
     def split_batch(batch, parts):
         """``parts`` self-contained sub-batches, one a device: the pairs in consecutive slices, each with the
-        images its pairs use and its row numbers renumbered to them. The pairs' losses are those of the whole
-        batch (BatchNorm's batch statistics, taken per part, are what can differ)."""
+        images its pairs use and its row numbers renumbered to them (images and their classes: consecutive
+        slices). The losses are those of the whole batch (BatchNorm's batch statistics, taken per part, are what
+        can differ)."""
+        if len(batch) == 2:
+            return split_rows(batch, parts)
         images, left, right, target = batch
         bounds = [len(target) * p // parts for p in range(parts + 1)]
         out = []
@@ -264,6 +318,14 @@ class ImagePairs:
                 out.append((images[used], np.searchsorted(used, left[lo:hi]).astype(np.int32),
                             np.searchsorted(used, right[lo:hi]).astype(np.int32), target[lo:hi]))
         return out
+
+    def _class_batches(self, batch_size, rng, shuffle):
+        """``(images, class numbers int32)`` of the training images (``pairs_per_epoch`` of them an epoch)."""
+        train = self.splits["train"]
+        images = (rng.permutation(train) if shuffle else train)[:self.pairs_per_epoch]
+        for start in range(0, len(images), batch_size):
+            index = images[start:start + batch_size]
+            yield self.pixels(index, self.shift, rng), self.class_number[self.labels[index]]
 
     def _image_batches(self, batch_size, rng):
         """Distinct images per batch, and pairs among them drawn from their labels (``pairs_per_image`` each)."""

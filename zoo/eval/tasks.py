@@ -15,7 +15,7 @@ import numpy as np
 
 from ..registry import Registry
 from .inference import predict
-from .metrics import recall_at_k, regression_metrics, roc_auc
+from .metrics import retrieval_metrics, regression_metrics, roc_auc
 from .ranking import ranking_metrics
 from .words import analogy_score, similarity_score
 
@@ -80,11 +80,17 @@ class WordEvaluator(Evaluator):
 
 @EVALUATORS.register("image_retrieval")
 class RetrievalEvaluator(Evaluator):
-    """Recall@1 and @5 among a split's images by the model's score (labelled sources), and the ROC AUC of the
-    scores of the dataset's evaluation pairs. Each image is embedded once; pairs are scored on the embeddings."""
+    """Retrieval among a split's images by the embeddings' dot product (labelled sources): Recall@1/2/4/8, MAP@R
+    and R-precision (:func:`~zoo.eval.metrics.retrieval_metrics`; with ``data.test_classes``, among classes the
+    model never saw), and the ROC AUC of the scores of the dataset's evaluation pairs. Each image is embedded
+    once; pairs are scored on the embeddings."""
 
     def __call__(self, model, split):
         ds = self.dataset
+        if ds.labels is not None and len(np.unique(ds.labels[ds.splits[split]])) < 2:
+            # one class (e.g. data.test_classes: [9]): retrieval is measured, pairs of two classes cannot be drawn
+            return retrieval_metrics(self.predict(model.embed, ds.pixels(ds.splits[split])),
+                                     ds.labels[ds.splits[split]])
         a, b, target = ds.evaluation_pairs(split)
         idx = ds.evaluation_images(split, a, b)
         left = self.predict(model.embed, ds.pixels(idx))
@@ -94,7 +100,7 @@ class RetrievalEvaluator(Evaluator):
         scores = self.predict(model.score, left[position[a]], right[position[b]])
         if ds.labels is None:
             return dict(regression_metrics(scores, target), pair_auc=roc_auc(scores, target > np.median(target)))
-        return dict(recall_at_k(left, ds.labels[idx]), pair_auc=roc_auc(scores, target))
+        return dict(retrieval_metrics(left, ds.labels[idx]), pair_auc=roc_auc(scores, target))
 
 
 @EVALUATORS.register("ranking")

@@ -9,8 +9,10 @@ called once on a new run.
 """
 from .mf import ImplicitUserTower, MatrixFactorization, SVDpp
 from .objective import Objective
+from .proxy import ProxyNet
 from .ranking import RankingMF
 from .siamese import SiameseNet
 from .skipgram import SkipGram
 
-__all__ = ["ImplicitUserTower", "MatrixFactorization", "Objective", "RankingMF", "SVDpp", "SiameseNet", "SkipGram"]
+__all__ = ["ImplicitUserTower", "MatrixFactorization", "Objective", "ProxyNet", "RankingMF", "SVDpp", "SiameseNet",
+           "SkipGram"]

@@ -1,0 +1,94 @@
+"""Image similarity learned from classes: a CNN tower embeds each image, and the dot product scores it against one
+learned proxy per training class (NormSoftmax / CosFace); retrieval then scores images by the same dot product."""
+import dataclasses
+import typing
+
+import mxnet as mx
+from mxnet.gluon import HybridBlock
+
+from ..blocks import ConvTower, DotScorer, NormSoftmaxLoss, ProxyScorer
+from ..config import POSITIVE, above, at_least, each, one_of
+from ..registry import MODELS
+
+
+@MODELS.register("proxy_cnn")
+class ProxyNet(HybridBlock):
+    """``scores = proxies(tower(images))``: each image's unit vector against every class proxy, trained with
+    ``loss_fn(scores, classes)`` (see :class:`~zoo.models.Objective`), so a subclass that overrides
+    :meth:`hybrid_forward` trains on its override. The proxies only train; :meth:`embed` and :meth:`score` (the
+    dot product of two embeddings) serve retrieval, where classes never seen in training work as well.
+
+    Parameters
+    ----------
+    tower : HybridBlock
+        images ``(n, C, H, W)`` -> unit vectors ``(n, dim)``.
+    proxies : HybridBlock
+        ``(n, dim)`` -> ``(n, classes)``, e.g. :class:`~zoo.blocks.ProxyScorer`.
+    loss : Loss
+        ``(scores, classes)`` -> ``(n,)``, e.g. :class:`~zoo.blocks.NormSoftmaxLoss`.
+
+    Inputs: ``images`` ``(n, C, H, W)``. Output: ``(n, classes)``. Needs ``data.targets: classes``.
+    """
+
+    num_targets = 1  # a batch is (images, classes)
+    input_names = ("images",)
+    symmetric = True  # one tower embeds queries and gallery
+
+    @dataclasses.dataclass
+    class Config:
+        CHECKS = {"dim": POSITIVE, "channels": each(POSITIVE), "convs_per_stage": POSITIVE,
+                  "downsample": one_of("stride", "pool"), "loss": one_of("norm_softmax"), "scale": above(0),
+                  "margin": at_least(0.0)}
+        name: str = "proxy_cnn"
+        dim: int = 64
+        channels: typing.List[int] = dataclasses.field(default_factory=lambda: [32, 64, 128])
+        convs_per_stage: int = 1
+        downsample: str = "stride"  # stride or pool
+        backbone: str = ""          # e.g. resnet18_v1 from gluon.model_zoo.vision, for larger images
+        loss: str = "norm_softmax"  # softmax over cosines to the class proxies
+        scale: float = 16.0         # the cosines' multiplier (an inverse temperature)
+        margin: float = 0.0         # taken from the true class's cosine (CosFace); 0 is NormSoftmax
+
+    def __init__(self, tower, proxies, loss, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.tower = tower
+            self.proxies = proxies
+            self.loss_fn = loss
+            self.scorer = DotScorer(prefix="scorer_")
+
+    @classmethod
+    def create(cls, num_classes, **kwargs):
+        """From the number of training classes and the fields of :class:`Config` (``dim=64, scale=16, ...``)."""
+        cfg = cls.Config(**kwargs)
+        tower = ConvTower(cfg.dim, cfg.channels, cfg.convs_per_stage, True, cfg.backbone, cfg.downsample,
+                          prefix="tower_")
+        return cls(tower, ProxyScorer(num_classes, cfg.dim, prefix="proxies_"),
+                   NormSoftmaxLoss(cfg.scale, cfg.margin), prefix="proxy_")
+
+    @classmethod
+    def from_config(cls, cfg, meta):
+        if meta.get("targets") != "classes":
+            raise ValueError("model proxy_cnn learns from image classes: set data.targets: classes")
+        return cls.create(meta["num_classes"], **{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
+
+    @staticmethod
+    def example_inputs(meta, batch=1):
+        return [mx.nd.zeros([batch] + list(meta["image_shape"]))]
+
+    def hybrid_forward(self, F, images):
+        return self.proxies(self.tower(images))                           # (n, classes)
+
+    def regularization(self, *inputs):
+        """None: the proxies' softmax needs no penalty."""
+        return None
+
+    def embed(self, images):
+        """``(batch, C, H, W)`` -> unit vectors ``(batch, dim)``."""
+        return self.tower(images)
+
+    embed_b = embed
+
+    def score(self, u, v):
+        """Scores ``(batch,)`` of embedding pairs ``u``, ``v`` ``(batch, dim)``: their cosine."""
+        return self.scorer(u, v)
