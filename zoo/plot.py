@@ -2,6 +2,8 @@
 import json
 import os
 
+from .train.rundir import best_epoch
+
 
 def read_log(run_dir):
     """The per-epoch records of ``log.jsonl``, in order."""
@@ -26,14 +28,6 @@ def panels(records):
     return [(g, [m for m in metrics if m.split(".", 1)[1] == g]) for g in groups]
 
 
-def _best_epoch(run_dir):
-    try:
-        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
-            return json.load(f).get("best_epoch")
-    except (OSError, ValueError):
-        return None
-
-
 def plot_run(run_dir, out=None):
     """Write a PNG with one panel per metric group (``train.loss``, ``valid.*``, ...) against the epoch."""
     import matplotlib
@@ -44,7 +38,7 @@ def plot_run(run_dir, out=None):
         raise ValueError("%s/log.jsonl has no epochs yet" % run_dir)
     from matplotlib.ticker import MaxNLocator
     groups = panels(records)
-    best = _best_epoch(run_dir)
+    best = best_epoch(run_dir)
     fig, axes = plt.subplots(len(groups), 1, figsize=(6, 2.6 * len(groups)), squeeze=False, sharex=True)
     for ax, (group, names) in zip(axes[:, 0], groups):
         for name in names:

@@ -20,6 +20,7 @@ import yaml
 from .config import ConfigError, from_raw, save_config
 from .paths import atomic_write
 from .train.loop import Hook
+from .train.rundir import best_epoch as trial_best_epoch
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,8 @@ def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print
     """Run (or continue) the study in ``out`` until it holds ``trials`` finished trials (complete or pruned) or
     ``timeout`` seconds pass; writes ``best.yaml`` (the best trial's whole config), ``refit.yaml`` (the same
     trained on the whole training part to the trial's best epoch, see :func:`refit`) and ``trials.json``. Returns
-    ``(study, rows)``, the rows those of ``trials.json``. ``train(cfg, run_dir, hooks=, test=)`` is :func:`zoo.pipeline.train` unless given."""
+    ``(study, rows)``, the rows those of ``trials.json``. ``train(cfg, run_dir, hooks=, test=)`` is
+    :func:`zoo.pipeline.train` unless given."""
     import optuna
     from optuna.trial import TrialState
     if train is None:
@@ -195,7 +197,7 @@ def write_outputs(study, space, cfg, out):
         best = study.best_trial
         best_cfg = with_values(cfg, {d.key: d.value(best.params[d.key]) for d in space})
         save_config(best_cfg, os.path.join(out, "best.yaml"))
-        best_epoch = _best_epoch(os.path.join(out, "trial-%03d" % best.number))
+        best_epoch = trial_best_epoch(os.path.join(out, "trial-%03d" % best.number))
         if best_epoch:
             save_config(refit(best_cfg, best_epoch), os.path.join(out, "refit.yaml"))
     return rows
@@ -213,15 +215,6 @@ def refit(cfg, best_epoch):
         raw["optim"]["schedule_epochs"] = raw["train"]["epochs"]
     raw["train"].update(epochs=int(best_epoch), monitor="", patience=0)
     return from_raw(raw, "the refit config")
-
-
-def _best_epoch(trial_dir):
-    """The best epoch a finished trial's ``results.json`` records, or None."""
-    try:
-        with open(os.path.join(trial_dir, "results.json"), encoding="utf-8") as f:
-            return json.load(f).get("best_epoch")
-    except (OSError, ValueError):
-        return None
 
 
 def table(rows, monitor, maximize=False):

@@ -73,14 +73,16 @@ def test_embedding_penalty_by_hand(hybridize):
     np.testing.assert_allclose(penalty(u, v, bias).asnumpy(), [0.5 * (1 + 4 + 9 + 4), 0.5 * (1 + 1 + 1)])
 
 
-@pytest.mark.parametrize("normalize", [True, False])
-def test_conv_tower_shapes_hybrid_and_unit_length(normalize):
+@pytest.mark.parametrize("normalize, pooling", [(True, "avg"), (False, "avg"), (True, "flatten")])
+def test_conv_tower_shapes_hybrid_and_unit_length(normalize, pooling):
     from zoo.blocks import ConvTower
-    tower = ConvTower(dim=6, channels=(4, 8), normalize=normalize)
+    tower = ConvTower(dim=6, channels=(4, 8), normalize=normalize, pooling=pooling)
     tower.initialize()
     images = mx.nd.random.uniform(shape=(3, 1, 9, 9))
     before, after = both_ways(tower, images)
     assert before.shape == (3, 6)
+    # the projection reads 8 channels, or the whole 8 x 3 x 3 map (9 -> 5 -> 3 by two stride-2 convolutions)
+    assert tower.projection.weight.shape == (6, 8 if pooling == "avg" else 72)
     np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
     if normalize:
         np.testing.assert_allclose(np.linalg.norm(before, axis=1), 1.0, rtol=1e-5)

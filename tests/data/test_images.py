@@ -61,15 +61,19 @@ def test_class_split_trains_on_some_classes_and_tests_on_others(tmp_path):
         np.isin(whole.labels[np.concatenate([whole.splits["train"], whole.splits["valid"]])], [0, 1]).sum())
     _, left, right, same = next(iter(ds.batches("train", 64)))
     assert same.any() and not same.all()
-    held = ImagePairs(root=root, train_classes=[0, 1], valid_classes=[1], targets="classes")   # 1 held out
-    assert set(held.labels[held.splits["train"]].tolist()) == {0} and held.meta["num_classes"] == 1
-    assert len(held.splits["valid"]) == int((whole.labels[np.concatenate([whole.splits["train"],
-                                                                          whole.splits["valid"]])] == 1).sum())
+    held = ImagePairs(root=root, train_classes=[0, 1], valid_classes=[1], valid_ratio=0.5, targets="classes")
+    assert set(held.labels[held.splits["train"]].tolist()) == {0} and held.meta["num_classes"] == 1  # 1 held out
+    ones = int((whole.labels[np.concatenate([whole.splits["train"], whole.splits["valid"]])] == 1).sum())
+    assert set(held.labels[held.splits["valid"]].tolist()) == {1} and len(held.splits["valid"]) == round(ones / 2)
     images, classes = next(iter(held.batches("train", 16)))
     assert images.shape == (16, 1, 8, 8) and classes.dtype == np.int32 and set(classes.tolist()) == {0}
     upper = ImagePairs(root=root, train_classes=[1, 2], targets="classes")                    # numbered from 0
     _, classes = next(iter(upper.batches("train", 200)))
     assert set(classes.tolist()) == {0, 1} and upper.meta["num_classes"] == 2
+    each = ImagePairs(root=root, train_classes=[1, 2], targets="instances", shift=0)   # an image a class
+    images, numbers = next(iter(each.batches("train", 500, shuffle=False)))
+    assert each.meta["num_classes"] == len(each.splits["train"]) and numbers.tolist() == list(range(len(numbers)))
+    np.testing.assert_array_equal(images, each.pixels(each.splits["train"]))
     with pytest.raises(DataError, match=r"data.test_classes: no class 7 among the images \(their classes: 0, 1, 2\)"):
         ImagePairs(root=root, test_classes=[7])
     images, labels = synthetic_digits(30)

@@ -211,7 +211,8 @@ def test_a_bad_line_is_numbered_in_the_file(tmp_path):
 
 def test_implicit_rows_are_each_users_training_items_weighted(ratings_dir):
     """SVD++'s input: a CSR row a rating holding its user's training items, each 1 / sqrt(count), as a dense
-    matrix of the training part gives them, each distinct user's row once; the kfold split holds out one part of the shuffled ratings."""
+    matrix of the training part gives them, each distinct user's row once; the kfold split holds out one part of
+    the shuffled ratings."""
     from zoo.rows import SharedRows
     ds = MovieLens(root=ratings_dir, implicit=True)
     users, items, rated, _ = next(ds.batches("train", 50))

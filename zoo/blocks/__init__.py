@@ -7,7 +7,8 @@ from .losses import (BPRLoss, ContrastiveLoss, EmbeddingPenalty, LogisticPairLos
                      NegativeSamplingLoss, NormSoftmaxLoss, SampledSoftmaxLoss, SquaredLoss)
 from .sparse import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
 
-__all__ = ["EmbeddingTower", "EmbeddingBag", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer", "ProxyScorer",
+__all__ = ["EmbeddingTower", "EmbeddingBag", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
+           "ProxyScorer",
            "SquaredLoss", "EmbeddingPenalty", "NegativeSamplingLoss", "MultinomialLoss", "BPRLoss",
            "SampledSoftmaxLoss", "LogisticPairLoss", "ContrastiveLoss", "NormSoftmaxLoss",
            "RowSparseEmbedding", "row_sparse_tables", "hybridize_dense", "dense_table"]

@@ -88,8 +88,9 @@ def l2_normalize(F, x, eps=1e-12):
 
 
 class ConvTower(HybridBlock):
-    """Images -> vectors: conv-batchnorm-relu stages that each halve the resolution, global average pooling,
-    a projection to ``dim``, and optionally L2 normalisation (then dot products are cosines).
+    """Images -> vectors: conv-batchnorm-relu stages that each halve the resolution, global average pooling (or
+    the last feature map flattened), a projection to ``dim``, and optionally L2 normalisation (then dot products
+    are cosines).
 
     Parameters
     ----------
@@ -107,15 +108,20 @@ class ConvTower(HybridBlock):
     backbone : str
         Instead of the stages, the feature extractor of a ``gluon.model_zoo.vision`` network (e.g.
         ``resnet18_v1``), randomly initialised, for larger colour images.
+    pooling : str
+        ``avg``: global average pooling before the projection (where a feature is does not matter); ``flatten``:
+        the last feature map projected as it is, so the embedding keeps the layout (a 6 is not a turned 9).
 
     Input: ``(batch, C, H, W)`` float32. Output: ``(batch, dim)``.
     """
 
     def __init__(self, dim=64, channels=(32, 64, 128), convs_per_stage=1, normalize=True, backbone="",
-                 downsample="stride", **kwargs):
+                 downsample="stride", pooling="avg", **kwargs):
         super().__init__(**kwargs)
         if downsample not in ("stride", "pool"):
             raise ValueError("downsample=%r: choose stride or pool" % downsample)
+        if pooling not in ("avg", "flatten"):
+            raise ValueError("pooling=%r: choose avg or flatten" % pooling)
         self.normalize = normalize
         with self.name_scope():
             if backbone:
@@ -130,7 +136,8 @@ class ConvTower(HybridBlock):
                                           nn.BatchNorm(), nn.Activation("relu"))
                     if downsample == "pool":
                         self.features.add(nn.MaxPool2D(2, ceil_mode=True))
-                self.features.add(nn.GlobalAvgPool2D())
+                if pooling == "avg":
+                    self.features.add(nn.GlobalAvgPool2D())
             self.projection = nn.Dense(dim)
 
     def hybrid_forward(self, F, images):

@@ -158,7 +158,8 @@ class ImagePairs:
                   "positive_share": between(0, 1), "pairs_per_epoch": NON_NEGATIVE,
                   "valid_ratio": between(0, 1, high_open=True),
                   "test_ratio": between(0, 1, low_open=True, high_open=True), "eval_pairs": POSITIVE,
-                  "shift": NON_NEGATIVE, "pairs_per_image": NON_NEGATIVE, "targets": one_of("pairs", "classes")}
+                  "shift": NON_NEGATIVE, "pairs_per_image": NON_NEGATIVE,
+                  "targets": one_of("pairs", "classes", "instances")}
         name: str = "images"
         source: str = "idx"           # idx, folder or pairs
         variant: str = "mnist"        # idx downloads: mnist or fashion-mnist
@@ -173,12 +174,13 @@ class ImagePairs:
         eval_pairs: int = 10000
         shift: int = 0                # training images move by up to this many pixels (augmentation)
         pairs_per_image: int = 0      # > 0: batches of distinct images, paired among themselves this many times
-        targets: str = "pairs"        # pairs: (images, left, right, similarity); classes: (images, class number)
+        targets: str = "pairs"        # pairs: (images, left, right, similarity); classes: (images, class number);
+                                      # instances: (images, image number), each training image a class of its own
         # The unseen-class protocol (labelled sources): train and validate on these classes only, retrieve among
         # the test images of those; empty: every class. Labels (idx) or class folder names (folder).
         train_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
         test_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
-        # validation on classes held out of training (the training part's images of these; valid_ratio unused),
+        # validation on classes held out of training (a valid_ratio share of the training part's images of these),
         # to choose settings for unseen classes without the test split
         valid_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
         seed: int = 0
@@ -208,8 +210,9 @@ class ImagePairs:
             raise DataError("unknown data.source %r: choose idx, folder or pairs" % source)
         test = self._of_classes(test, test_classes, names, "data.test_classes")
         if len(valid_classes):
-            valid = self._of_classes(train, valid_classes, names, "data.valid_classes")
-            train = np.setdiff1d(self._of_classes(train, train_classes, names, "data.train_classes"), valid)
+            held = self._of_classes(train, valid_classes, names, "data.valid_classes")
+            train = np.setdiff1d(self._of_classes(train, train_classes, names, "data.train_classes"), held)
+            valid = random_split(len(held), valid_ratio, np.random.default_rng([seed, 1]), held)[1]
         else:
             train = self._of_classes(train, train_classes, names, "data.train_classes")
             train, valid = random_split(len(train), valid_ratio, np.random.default_rng([seed, 1]), train)
@@ -220,13 +223,16 @@ class ImagePairs:
         self.pairs_per_epoch = pairs_per_epoch or len(train)
         self.meta = {"image_shape": list(self.images.shape[1:]), "targets": targets}
         self.targets = targets
-        if targets == "classes":
+        if targets != "pairs":
             if self.labels is None:
-                raise DataError("data.targets=classes needs labelled images: the pairs source has none")
-            # the training classes numbered 0..C-1 (a proxy a class), whichever labels they have
-            classes = np.unique(self.labels[train])
-            self.class_number = np.full(int(self.labels.max()) + 1, -1, np.int32)
-            self.class_number[classes] = np.arange(len(classes))
+                raise DataError("data.targets=%s needs labelled images: the pairs source has none" % targets)
+            # the training classes (or images) numbered 0..C-1, a proxy each, whichever labels they have
+            self.target_of = np.full(len(self.images), -1, np.int32)
+            if targets == "classes":
+                classes, number = np.unique(self.labels[train], return_inverse=True)
+            else:
+                classes, number = train, np.arange(len(train))
+            self.target_of[train] = number
             self.meta["num_classes"] = len(classes)
 
     def _of_classes(self, index, classes, names, key):
@@ -284,7 +290,7 @@ class ImagePairs:
     def batches(self, split, batch_size, shuffle=True, seed=0):
         """``(images, left, right, target)`` batches of a split (see the class)."""
         rng = np.random.default_rng(seed)
-        if self.targets == "classes" and split == "train":
+        if self.targets != "pairs" and split == "train":
             yield from self._class_batches(batch_size, rng, shuffle)
             return
         if self.pairs_per_image and split == "train" and self.labels is not None:
@@ -320,12 +326,13 @@ class ImagePairs:
         return out
 
     def _class_batches(self, batch_size, rng, shuffle):
-        """``(images, class numbers int32)`` of the training images (``pairs_per_epoch`` of them an epoch)."""
+        """``(images, class or image numbers int32)`` of the training images (``pairs_per_epoch`` of them an
+        epoch)."""
         train = self.splits["train"]
         images = (rng.permutation(train) if shuffle else train)[:self.pairs_per_epoch]
         for start in range(0, len(images), batch_size):
             index = images[start:start + batch_size]
-            yield self.pixels(index, self.shift, rng), self.class_number[self.labels[index]]
+            yield self.pixels(index, self.shift, rng), self.target_of[index]
 
     def _image_batches(self, batch_size, rng):
         """Distinct images per batch, and pairs among them drawn from their labels (``pairs_per_image`` each)."""

@@ -1,14 +1,14 @@
 """Image similarity learned from classes: a CNN tower embeds each image, and the dot product scores it against one
 learned proxy per training class (NormSoftmax / CosFace); retrieval then scores images by the same dot product."""
 import dataclasses
-import typing
 
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
-from ..blocks import ConvTower, DotScorer, NormSoftmaxLoss, ProxyScorer
-from ..config import POSITIVE, above, at_least, each, one_of
+from ..blocks import DotScorer, NormSoftmaxLoss, ProxyScorer
+from ..config import above, at_least, one_of
 from ..registry import MODELS
+from .image_tower import ConvTowerConfig, conv_tower
 
 
 @MODELS.register("proxy_cnn")
@@ -35,16 +35,9 @@ class ProxyNet(HybridBlock):
     symmetric = True  # one tower embeds queries and gallery
 
     @dataclasses.dataclass
-    class Config:
-        CHECKS = {"dim": POSITIVE, "channels": each(POSITIVE), "convs_per_stage": POSITIVE,
-                  "downsample": one_of("stride", "pool"), "loss": one_of("norm_softmax"), "scale": above(0),
-                  "margin": at_least(0.0)}
+    class Config(ConvTowerConfig):
+        CHECKS = dict(ConvTowerConfig.CHECKS, loss=one_of("norm_softmax"), scale=above(0), margin=at_least(0.0))
         name: str = "proxy_cnn"
-        dim: int = 64
-        channels: typing.List[int] = dataclasses.field(default_factory=lambda: [32, 64, 128])
-        convs_per_stage: int = 1
-        downsample: str = "stride"  # stride or pool
-        backbone: str = ""          # e.g. resnet18_v1 from gluon.model_zoo.vision, for larger images
         loss: str = "norm_softmax"  # softmax over cosines to the class proxies
         scale: float = 16.0         # the cosines' multiplier (an inverse temperature)
         margin: float = 0.0         # taken from the true class's cosine (CosFace); 0 is NormSoftmax
@@ -61,15 +54,13 @@ class ProxyNet(HybridBlock):
     def create(cls, num_classes, **kwargs):
         """From the number of training classes and the fields of :class:`Config` (``dim=64, scale=16, ...``)."""
         cfg = cls.Config(**kwargs)
-        tower = ConvTower(cfg.dim, cfg.channels, cfg.convs_per_stage, True, cfg.backbone, cfg.downsample,
-                          prefix="tower_")
-        return cls(tower, ProxyScorer(num_classes, cfg.dim, prefix="proxies_"),
+        return cls(conv_tower(cfg, True, "tower_"), ProxyScorer(num_classes, cfg.dim, prefix="proxies_"),
                    NormSoftmaxLoss(cfg.scale, cfg.margin), prefix="proxy_")
 
     @classmethod
     def from_config(cls, cfg, meta):
-        if meta.get("targets") != "classes":
-            raise ValueError("model proxy_cnn learns from image classes: set data.targets: classes")
+        if meta.get("targets") not in ("classes", "instances"):
+            raise ValueError("model proxy_cnn learns from image classes: set data.targets: classes (or instances)")
         return cls.create(meta["num_classes"], **{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
 
     @staticmethod

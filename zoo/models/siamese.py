@@ -1,13 +1,13 @@
 """Image similarity: a CNN tower embeds each image; the dot product of two embeddings is their similarity."""
 import dataclasses
-import typing
 
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
-from ..blocks import ContrastiveLoss, ConvTower, DotScorer, LogisticPairLoss, SquaredLoss
-from ..config import POSITIVE, above, each, one_of
+from ..blocks import ContrastiveLoss, DotScorer, LogisticPairLoss, SquaredLoss
+from ..config import above, one_of
 from ..registry import MODELS
+from .image_tower import ConvTowerConfig, conv_tower
 
 # Pair losses by config name: each maps (score, target) to a per-pair loss.
 PAIR_LOSSES = {
@@ -44,17 +44,10 @@ class SiameseNet(HybridBlock):
     input_names = ("images", "left", "right")
 
     @dataclasses.dataclass
-    class Config:
-        CHECKS = {"dim": POSITIVE, "channels": each(POSITIVE), "convs_per_stage": POSITIVE,
-                  "downsample": one_of("stride", "pool"), "loss": one_of(*sorted(PAIR_LOSSES)), "scale": above(0),
-                  "margin": above(0)}
+    class Config(ConvTowerConfig):
+        CHECKS = dict(ConvTowerConfig.CHECKS, loss=one_of(*sorted(PAIR_LOSSES)), scale=above(0), margin=above(0))
         name: str = "siamese_cnn"
-        dim: int = 64
-        channels: typing.List[int] = dataclasses.field(default_factory=lambda: [32, 64, 128])
-        convs_per_stage: int = 1
-        downsample: str = "stride"  # stride or pool
         normalize: bool = True
-        backbone: str = ""          # e.g. resnet18_v1 from gluon.model_zoo.vision, for larger images
         shared: bool = True         # one tower for both images
         loss: str = "logistic"      # regression, logistic or contrastive
         scale: float = 10.0         # logistic: score multiplier
@@ -81,11 +74,9 @@ class SiameseNet(HybridBlock):
         if cfg.loss not in PAIR_LOSSES:
             raise ValueError("model.loss=%r: choose one of %s" % (cfg.loss, ", ".join(sorted(PAIR_LOSSES))))
 
-        def tower(prefix):
-            return ConvTower(cfg.dim, cfg.channels, cfg.convs_per_stage, cfg.normalize, cfg.backbone,
-                             cfg.downsample, prefix=prefix)
-        return cls(tower("tower_a_"), DotScorer(prefix="scorer_"), PAIR_LOSSES[cfg.loss](cfg),
-                   None if cfg.shared else tower("tower_b_"), prefix="siamese_")
+        return cls(conv_tower(cfg, cfg.normalize, "tower_a_"), DotScorer(prefix="scorer_"),
+                   PAIR_LOSSES[cfg.loss](cfg), None if cfg.shared else conv_tower(cfg, cfg.normalize, "tower_b_"),
+                   prefix="siamese_")
 
     @classmethod
     def from_config(cls, cfg, meta):

@@ -4,10 +4,20 @@ A run folder holds ``config.yaml``, ``log.jsonl``, ``checkpoints/{best,last}.npz
 lock is ``.lock`` (an ``flock`` on it, released by the OS when the process ends, however it ends).
 """
 import fcntl
+import json
 import os
 import shutil
 
 RUN_FILES = ("config.yaml", "log.jsonl", "results.json", "checkpoints")
+
+
+def best_epoch(run_dir):
+    """The best epoch a finished run's ``results.json`` records, or None (no results yet, or none recorded)."""
+    try:
+        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
+            return json.load(f).get("best_epoch")
+    except (OSError, ValueError):
+        return None
 
 
 class RunFolderError(ValueError):
