@@ -142,7 +142,7 @@ class ImagePairs:
     batch_size`` pairs drawn among them, so each image is embedded once for ``2k`` pairs on average. With
     ``targets="classes"`` (labelled sources, for proxy losses) batches are ``(images, classes)``: ``batch_size``
     training images and their class numbers int32 ``(n,)``, the training classes numbered from 0
-    (``meta["num_classes"]`` of them).
+    (``meta["num_classes"]`` of them); ``targets="instances"`` numbers the training images instead.
     :meth:`split_batch` cuts a batch into self-contained parts (each with the images its pairs use), one a device.
 
     ``train_classes`` / ``test_classes`` give the unseen-class protocol of metric learning: e.g. digits 0-4 to
@@ -176,8 +176,8 @@ class ImagePairs:
         pairs_per_image: int = 0      # > 0: batches of distinct images, paired among themselves this many times
         targets: str = "pairs"        # pairs: (images, left, right, similarity); classes: (images, class number);
                                       # instances: (images, image number), each training image a class of its own
-        # The unseen-class protocol (labelled sources): train and validate on these classes only, retrieve among
-        # the test images of those; empty: every class. Labels (idx) or class folder names (folder).
+        # The unseen-class protocol (labelled sources): train_classes to train and validate on, test_classes to
+        # retrieve among (their test images); empty: every class. Labels (idx) or class folder names (folder).
         train_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
         test_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
         # validation on classes held out of training (a valid_ratio share of the training part's images of these),
