@@ -88,6 +88,29 @@ def test_class_split_trains_on_some_classes_and_tests_on_others(tmp_path):
         ImagePairs(source="folder", root=str(tmp_path / "classes"), train_classes=["c9"])
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_folder_images_of_mixed_sizes_and_channels(tmp_path, channels):
+    """Grey and colour PNGs of four sizes read as one (C, 12, 12) array with data.image_size: colour made
+    grey or grey repeated to colour as data.channels asks; without image_size, an error naming the key."""
+    from zoo.data.images import write_png as write_any_png
+    rng = np.random.default_rng(0)
+    for i, (h, w, c) in enumerate([(8, 8, 1), (20, 14, 3), (12, 12, 3), (30, 30, 1)] * 2):
+        folder = tmp_path / "classes" / ("c%d" % (i % 2))
+        folder.mkdir(parents=True, exist_ok=True)
+        write_any_png(str(folder / ("%d.png" % i)), rng.integers(0, 256, (c, h, w)))
+    ds = ImagePairs(source="folder", root=str(tmp_path / "classes"), channels=channels, image_size=12,
+                    test_ratio=0.25, valid_ratio=0)
+    assert ds.images.shape == (8, channels, 12, 12) and ds.images.dtype == np.uint8
+    assert ds.meta["image_shape"] == [channels, 12, 12] and sorted(set(ds.labels.tolist())) == [0, 1]
+    grey = tmp_path / "classes" / "c0" / "0.png"        # an 8 x 8 grey image, then as colour: three equal planes
+    if channels == 3:
+        from zoo.data.images import read_image
+        planes = read_image(str(grey), 3, (12, 12))
+        assert (planes[0] == planes[1]).all() and (planes[1] == planes[2]).all()
+    with pytest.raises(DataError, match="images of different sizes .*data.image_size"):
+        ImagePairs(source="folder", root=str(tmp_path / "classes"), channels=channels)
+
+
 def test_missing_files_name_the_folder(tmp_path):
     with pytest.raises(DataError, match="has no download"):
         ImagePairs(root=str(tmp_path), variant="cifar")

@@ -73,6 +73,10 @@ def load_folder(root, channels=1, size=0):
                 labels.append(label)
     if not images:
         raise DataError("no images (%s) under %s" % (", ".join(IMAGE_EXTENSIONS), root))
+    shapes = sorted({img.shape for img in images})
+    if len(shapes) > 1:
+        raise DataError("%s holds images of different sizes (%s): set data.image_size to resize them to one square"
+                        % (root, ", ".join("%dx%d" % shape[1:] for shape in shapes[:3])))
     return np.stack(images), np.array(labels, np.int64), classes
 
 
