@@ -31,7 +31,8 @@ setup(
         "test": ["pytest>=7", "hypothesis", "gensim>=4.3,<4.4", "onnx>=1.15,<1.19", "onnxruntime>=1.16,<1.33",
                  "matplotlib>=3.5,<3.10", "optuna>=4.0,<5"],
         # peers for tools/bench.py; pinned to releases that work with numpy < 1.24
-        "bench": ["gensim>=4.3,<4.4", "scikit-surprise==1.1.4", "pandas<2.1", "implicit>=0.7,<0.8"],
+        "bench": ["gensim>=4.3,<4.4", "scikit-surprise==1.1.4", "pandas<2.1", "implicit>=0.7,<0.8",
+                  "libmf==0.9.2"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -6,7 +6,7 @@
     python tools/bench.py rank --data-root ../shared/data/movielens/ml-latest-small
 
 Each system runs in its own child process, one after the other, so that each peak RSS is its own. Peers come
-from the ``bench`` extra: ``pip install -e ".[cpu,bench]"`` (scikit-surprise, gensim).
+from the ``bench`` extra: ``pip install -e ".[cpu,bench]"`` (scikit-surprise, gensim, implicit, libmf).
 """
 import argparse
 import json
@@ -80,6 +80,47 @@ def surprise_svd(data_root, seed):
     rmse = accuracy.rmse(predictions, verbose=False)
     return {"system": "Surprise SVD (defaults)", "rmse": rmse, "seconds": fit, "seconds_to_final": fit,
             "ratings_per_s": len(ratings) * 20 / fit}
+
+
+def libmf_fit(users, items, ratings, k, iters, l2=0.1):
+    """LIBMF (``pip install libmf``, a ctypes binding of Chih-Jen Lin's library) as its ``mf-train`` runs by
+    default: squared loss, ``k`` factors, L2 ``l2`` on both sides, rate 0.1, 20 bins, on both cores. Returns the
+    model and its fit seconds."""
+    from libmf import mf
+    data = np.stack([users, items, ratings], 1).astype(np.float32)
+    model = mf.MF(k=k, nr_threads=2, nr_iters=iters, lambda_p1=0.0, lambda_q1=0.0, lambda_p2=l2, lambda_q2=l2,
+                  eta=0.1, nr_bins=20, quiet=True)
+    started = time.time()
+    model.fit(data)
+    return model, time.time() - started
+
+
+def libmf_predict(model, users, items):
+    # the binding's C side reads the (n, 2) query column by column: hand it Fortran order
+    return model.predict(np.asfortranarray(np.stack([users, items], 1).astype(np.float32)))
+
+
+def libmf_mf(data_root, seed):
+    """LIBMF with ``mf-train``'s defaults (k=8, 20 iterations) on the split of :func:`surprise_svd`."""
+    from zoo.data import MovieLens
+    ds = MovieLens("ml-latest-small", data_root, split="random", test_ratio=0.1, valid_ratio=0.0, seed=seed)
+    users, items, ratings = ds.arrays("train")
+    model, fit = libmf_fit(users, items, ratings, k=8, iters=20)
+    tu, ti, tr = ds.arrays("test")
+    pred = np.clip(libmf_predict(model, tu, ti), 0.5, 5.0)
+    return {"system": "LIBMF (mf-train defaults, 2 threads)", "rmse": float(np.sqrt(np.mean((pred - tr) ** 2))),
+            "seconds": fit, "seconds_to_final": fit, "ratings_per_s": len(ratings) * 20 / fit}
+
+
+def libmf_synthetic(num_users, num_items, num_ratings, dim, epochs, seed=0):
+    """LIBMF with ``dim`` factors for ``epochs`` on :func:`zoo_mf_synthetic`'s table; seconds are its fit time per
+    epoch (the binding's copy of the ratings into LIBMF's problem included)."""
+    users, items, ratings = synthetic_ratings(num_users, num_items, num_ratings + 200_000, seed)
+    model, fit = libmf_fit(users[:num_ratings], items[:num_ratings], ratings[:num_ratings], k=dim, iters=epochs)
+    pred = libmf_predict(model, users[num_ratings:], items[num_ratings:])
+    return {"system": "LIBMF, k=%d, %d epoch(s), 2 threads" % (dim, epochs), "seconds": fit / epochs,
+            "ratings_per_s": num_ratings * epochs / fit,
+            "rmse": float(np.sqrt(np.mean((pred - ratings[num_ratings:]) ** 2)))}
 
 
 def synthetic_ratings(num_users, num_items, num_ratings, seed=0, rank=10, noise=0.5):
@@ -331,7 +372,8 @@ def main(argv=None):
     mf.add_argument("--prefetch", type=int, default=0, help="batches prepared ahead, for --synthetic")
     mf.add_argument("--svdpp", action="store_true", help="--synthetic: SVD++ (configs/movielens_svdpp.yaml) "
                     "through the whole pipeline instead, its peak memory the point")
-    mf.add_argument("--no-peer", action="store_true", help="--synthetic without Surprise (whose trainset of 20M "
+    mf.add_argument("--no-peer", nargs="*", default=None, choices=["Surprise", "LIBMF"],
+                    help="--synthetic without these peers (all when none is named; Surprise's trainset of 20M "
                     "ratings takes minutes to build)")
     w2v = sub.add_parser("word2vec")
     w2v.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "text"))
@@ -359,19 +401,23 @@ def main(argv=None):
             return 0
         ours = isolated(zoo_mf_synthetic, batch_size=args.batch_size, lr=args.lr, prefetch=args.prefetch, **sizes)
         rows = [ours]
-        if not args.no_peer:
-            peer = isolated(surprise_svd_synthetic, **sizes)
-            rows += [peer, dict(ratio(ours, peer, ("seconds", "ratings_per_s", "peak_rss_mb", "rmse")),
-                                system="ratio zoo/peer")]
+        keys = ("seconds", "ratings_per_s", "peak_rss_mb", "rmse")
+        skip = {"Surprise", "LIBMF"} if args.no_peer == [] else set(args.no_peer or ())  # a bare --no-peer: all
+        for name, fn in (("Surprise", surprise_svd_synthetic), ("LIBMF", libmf_synthetic)):
+            if name not in skip:
+                peer = isolated(fn, **sizes)
+                rows += [peer, dict(ratio(ours, peer, keys), system="ratio zoo/%s" % name)]
         table(rows, ["system", "seconds", "ratings_per_s", "peak_rss_mb", "train_loss", "rmse", "error"])
         return 0
     if args.task == "mf":
         ours = [isolated(zoo_mf, data_root=args.data_root, seed=args.seed, config=c) for c in args.configs]
-        peer = isolated(surprise_svd, data_root=args.data_root, seed=args.seed)
-        ratios = [dict(ratio(row, peer, ("rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb")),
-                       system="ratio %s/peer" % config) for row, config in zip(ours, args.configs)]
-        table(ours + [peer] + ratios, ["system", "rmse", "seconds", "seconds_to_final", "ratings_per_s",
-                                       "peak_rss_mb", "error"])
+        peers = [("Surprise", isolated(surprise_svd, data_root=args.data_root, seed=args.seed)),
+                 ("LIBMF", isolated(libmf_mf, data_root=args.data_root, seed=args.seed))]
+        keys = ("rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb")
+        ratios = [dict(ratio(row, peer, keys), system="ratio %s/%s" % (config, name))
+                  for name, peer in peers for row, config in zip(ours, args.configs)]
+        table(ours + [peer for _, peer in peers] + ratios, ["system", "rmse", "seconds", "seconds_to_final",
+                                                               "ratings_per_s", "peak_rss_mb", "error"])
         return 0
     if args.task == "rank":
         return bench_rank(args)
