@@ -100,3 +100,24 @@ def test_onnx_export_has_named_inputs_and_no_initializer_inputs(run, tmp_path):
         ids = json.load(f)
     if run.cfg.model.name == "mf":
         assert ids["user_ids"] == run.arrays["user_ids"].tolist()
+
+
+@pytest.mark.filterwarnings("ignore:Cannot decide type:UserWarning")
+def test_an_svdpp_run_exports_to_mxnet_and_refuses_onnx_by_name(tmp_path):
+    """SVD++'s rated items are sparse rows, which ONNX lacks: the ONNX export says so, naming the input, before
+    writing anything; the MXNet export gives the live model's ratings."""
+    from conftest import low_rank_ratings, write_ratings_csv
+    from zoo.ops.arrays import as_ndarrays
+    data = {"name": "movielens", "root": write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings()),
+            "implicit": True}
+    cfg = from_raw({"model": {"name": "svdpp", "dim": 4}, "data": data,
+                    "train": {"epochs": 1, "batch_size": 64, "progress": False}})
+    train(cfg, str(tmp_path / "run"))
+    run = zoo.load_run(str(tmp_path / "run"))
+    with pytest.raises(ValueError, match="cannot be exported to ONNX: its input rated is sparse"):
+        run.export_onnx(str(tmp_path / "onnx"))
+    assert not os.path.exists(tmp_path / "onnx")
+    files = run.export_mxnet(str(tmp_path / "export"))
+    block = gluon.SymbolBlock.imports(files["symbol"], files["inputs"], files["params"])
+    inputs = as_ndarrays(run.dataset.inputs(np.array([0, 3, 3, 1], np.int32), np.array([2, 2, 9, 4], np.int32)))
+    np.testing.assert_allclose(block(*inputs).asnumpy(), run.model(*inputs).asnumpy(), rtol=1e-5, atol=1e-6)

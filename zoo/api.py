@@ -78,8 +78,13 @@ class Run:
         ``{"model", "ids", "inputs"}``."""
         import tempfile
         import onnx
-        os.makedirs(folder, exist_ok=True)
         _, inputs = self._served()
+        cannot = ("%s cannot be exported to ONNX: %%s (e.g. svdpp, or ranking_mf with data.history, multiplies "
+                  "sparse rows, which ONNX lacks); export it with --format mxnet" % self.run_dir)
+        sparse = [name for name, x in zip(getattr(self.model, "input_names", ()), inputs) if x.stype != "default"]
+        if sparse:
+            raise ValueError(cannot % ("its input %s is sparse" % ", ".join(sparse)))
+        os.makedirs(folder, exist_ok=True)
         path = os.path.join(folder, "model.onnx")
         with tempfile.TemporaryDirectory() as tmp:
             exported = self.export_mxnet(tmp)
@@ -88,9 +93,7 @@ class Run:
                                      [np.float32] * len(inputs), path, dynamic=True,
                                      dynamic_input_shapes=[(None,) + x.shape[1:] for x in inputs])
             except AttributeError as err:  # MXNet's exporter: "No conversion function registered for op type X"
-                raise ValueError("%s cannot be exported to ONNX: %s (e.g. ranking_mf with data.history multiplies "
-                                 "sparse rows, which ONNX lacks); export it with --format mxnet"
-                                 % (self.run_dir, err)) from err
+                raise ValueError(cannot % err) from err
         names = list(getattr(self.model, "input_names", ["data%d" % i for i in range(len(inputs))]))
         graph = onnx.load(path)
         _rename(graph.graph, dict(zip(["data%d" % i for i in range(len(inputs))], names)))
