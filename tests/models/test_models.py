@@ -351,3 +351,17 @@ def test_an_interrupted_and_resumed_run_ends_like_an_uninterrupted_one(name, dat
         if isinstance(straight[part], dict):
             for key, value in straight[part].items():
                 assert np.isclose(resumed[part][key], value, rtol=1e-5, atol=1e-6), (part, key, resumed, straight)
+
+
+@pytest.mark.parametrize("model, targets, data, message", [
+    ("svdpp", None, {"implicit": False}, "set data.implicit: true"),
+    ("siamese_cnn", "classes", {}, "siamese_cnn learns from image pairs: set data.targets: pairs"),
+    ("proxy_cnn", "pairs", {}, "proxy_cnn learns from image classes: set data.targets: classes"),
+])
+def test_a_model_refuses_batches_of_another_kind_by_the_key(model, targets, data, message, data_root):
+    """Each model names the data key that gives it the batches it needs, instead of failing on their shapes."""
+    raw = TINY[model](data_root)
+    raw["data"].update(data, **({"targets": targets} if targets else {}))
+    cfg = from_raw(raw)
+    with pytest.raises(ValueError, match=message):
+        build_model(cfg, build_dataset(cfg).meta)

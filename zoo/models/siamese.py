@@ -80,6 +80,9 @@ class SiameseNet(HybridBlock):
 
     @classmethod
     def from_config(cls, cfg, meta):
+        if meta.get("targets", "pairs") != "pairs":
+            raise ValueError("model siamese_cnn learns from image pairs: set data.targets: pairs (proxy_cnn learns "
+                             "from data.targets: %s)" % meta["targets"])
         return cls.create(**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "name"})
 
     @staticmethod
