@@ -1,7 +1,7 @@
 """Speed and quality side by side with the best single-purpose tools, on the same data and split.
 
     python tools/bench.py mf --data-root ../shared/data/movielens/ml-latest-small
-    python tools/bench.py mf --synthetic [--ratings 20000000]
+    python tools/bench.py mf --synthetic [--ratings 20000000] [--order shuffle] [--optimizer rowwise_adagrad]
     python tools/bench.py word2vec --data-root ../shared/data/text [--epochs 5] [--repeat 4] [--seeds 0,1,2]
     python tools/bench.py rank --data-root ../shared/data/movielens/ml-latest-small
 
@@ -143,36 +143,51 @@ def synthetic_ratings(num_users, num_items, num_ratings, seed=0, rank=10, noise=
     return users, items, ratings
 
 
-def zoo_mf_synthetic(num_users, num_items, num_ratings, dim, batch_size, lr, epochs, prefetch, seed=0):
+def zoo_mf_synthetic(num_users, num_items, num_ratings, dim, batch_size, lr, epochs, prefetch, optimizer="adam",
+                     order="blocks", blocks=16, seed=0):
     """Epochs of the zoo loop on a planted-model rating table of MovieLens-20M's size; the test RMSE is on
-    200,000 more ratings from the same model (its noise, 0.5, is the floor)."""
+    200,000 more ratings from the same model (its noise, 0.5, is the floor). ``order``: ``blocks``, LIBMF's tiles
+    (:class:`zoo.data.blocked.BlockedRatings`, ``blocks`` a side; their one-time reordering is counted in the
+    seconds), or ``shuffle``, a new permutation every epoch."""
     import mxnet as mx
     from mxnet import gluon
     from zoo.data.batches import iterate_batches, prefetch as ahead
+    from zoo.data.blocked import BlockedRatings
     from zoo.eval.inference import predict
     from zoo.fastpath import make_optimizer, select_objective
     from zoo.models import MatrixFactorization
     from zoo.train import TrainLoop
     users, items, ratings = synthetic_ratings(num_users, num_items, num_ratings + 200_000, seed)
-    test = users[num_ratings:], items[num_ratings:], ratings[num_ratings:]
+    test = users[num_ratings:].copy(), items[num_ratings:].copy(), ratings[num_ratings:].copy()
     train = users[:num_ratings], items[:num_ratings], ratings[:num_ratings]
+    del users, items, ratings
     model = MatrixFactorization.create(num_users, num_items, dim=dim, reg=0.05, init_scale=0.01,
                                        mean_rating=float(train[2].mean()))
     model.initialize()
     model.hybridize(static_alloc=True)
-    trainer = gluon.Trainer(model.collect_params(), make_optimizer("adam", {"learning_rate": lr}))
+    trainer = gluon.Trainer(model.collect_params(), make_optimizer(optimizer, {"learning_rate": lr}))
+    started = time.time()
+    if order == "blocks":
+        tiles = BlockedRatings(train, 0, 1, num_users, num_items, blocks, seed=seed)
+        del train  # the tiles hold the only copy the run needs
+
+        def stream(epoch):
+            return tiles.batches(batch_size, np.random.default_rng([seed, epoch]))
+    else:
+        def stream(epoch):
+            return iterate_batches(train, batch_size, np.random.default_rng([seed, epoch]))
+    prepared = time.time() - started
 
     def batches(epoch):
-        stream = iterate_batches(train, batch_size, np.random.default_rng([seed, epoch]))
-        return ahead(([batch] for batch in stream), prefetch)
+        return ahead(([batch] for batch in stream(epoch)), prefetch)
     loop = TrainLoop(model, select_objective(model, [mx.cpu()]), trainer, batches, [mx.cpu()], epochs)
-    started = time.time()
     loop.run()
     wall = time.time() - started
     pred = predict(model, test[:2], mx.cpu())
-    return {"system": "zoo biased MF, batch %d, %d epoch(s)" % (batch_size, epochs), "seconds": wall / epochs,
-            "ratings_per_s": num_ratings * epochs / wall, "train_loss": loop.metrics["train.loss"],
-            "rmse": float(np.sqrt(np.mean((pred - test[2]) ** 2)))}
+    what = "%d blocks a side" % blocks if order == "blocks" else "shuffled"
+    return {"system": "zoo biased MF, %s, batch %d, %s, %d epoch(s)" % (optimizer, batch_size, what, epochs),
+            "seconds": wall / epochs, "prepare_s": prepared, "ratings_per_s": num_ratings * epochs / wall,
+            "train_loss": loop.metrics["train.loss"], "rmse": float(np.sqrt(np.mean((pred - test[2]) ** 2)))}
 
 
 def zoo_svdpp_synthetic(num_users, num_items, num_ratings, dim, epochs, seed=0):
@@ -361,14 +376,19 @@ def main(argv=None):
     mf.add_argument("--seed", type=int, default=0)
     mf.add_argument("--configs", nargs="+", default=["movielens_mf_fast.yaml", "movielens_mf.yaml"],
                     help="zoo configs (in configs/) to run against the peer")
-    mf.add_argument("--synthetic", action="store_true", help="one epoch on a MovieLens-20M-sized synthetic table")
+    mf.add_argument("--synthetic", action="store_true", help="epochs on a MovieLens-20M-sized synthetic table")
     mf.add_argument("--users", type=int, default=138493)
     mf.add_argument("--items", type=int, default=26744)
     mf.add_argument("--ratings", type=int, default=20_000_000)
     mf.add_argument("--dim", type=int, default=64)
     mf.add_argument("--batch-size", type=int, default=524288)
-    mf.add_argument("--lr", type=float, default=0.02, help="Adam's learning rate for --synthetic")
-    mf.add_argument("--epochs", type=int, default=1, help="epochs for --synthetic (seconds are per epoch)")
+    mf.add_argument("--lr", type=float, default=0.02, help="the learning rate for --synthetic")
+    mf.add_argument("--optimizer", default="adam", help="zoo's optimizer for --synthetic (adam, rowwise_adagrad, ...)")
+    mf.add_argument("--order", choices=["blocks", "shuffle"], default="blocks",
+                    help="--synthetic: LIBMF's tiles (data.order=blocks) or a shuffle every epoch")
+    mf.add_argument("--blocks", type=int, default=16, help="--synthetic --order blocks: blocks a side")
+    mf.add_argument("--epochs", type=int, default=5, help="epochs for --synthetic (seconds are per epoch, the "
+                    "one-time reordering of --order blocks included)")
     mf.add_argument("--prefetch", type=int, default=0, help="batches prepared ahead, for --synthetic")
     mf.add_argument("--svdpp", action="store_true", help="--synthetic: SVD++ (configs/movielens_svdpp.yaml) "
                     "through the whole pipeline instead, its peak memory the point")
@@ -399,7 +419,8 @@ def main(argv=None):
         if args.svdpp:
             table([isolated(zoo_svdpp_synthetic, **sizes)], ["system", "seconds", "peak_rss_mb", "rmse", "error"])
             return 0
-        ours = isolated(zoo_mf_synthetic, batch_size=args.batch_size, lr=args.lr, prefetch=args.prefetch, **sizes)
+        ours = isolated(zoo_mf_synthetic, batch_size=args.batch_size, lr=args.lr, prefetch=args.prefetch,
+                        optimizer=args.optimizer, order=args.order, blocks=args.blocks, **sizes)
         rows = [ours]
         keys = ("seconds", "ratings_per_s", "peak_rss_mb", "rmse")
         skip = {"Surprise", "LIBMF"} if args.no_peer == [] else set(args.no_peer or ())  # a bare --no-peer: all
@@ -407,7 +428,7 @@ def main(argv=None):
             if name not in skip:
                 peer = isolated(fn, **sizes)
                 rows += [peer, dict(ratio(ours, peer, keys), system="ratio zoo/%s" % name)]
-        table(rows, ["system", "seconds", "ratings_per_s", "peak_rss_mb", "train_loss", "rmse", "error"])
+        table(rows, ["system", "seconds", "prepare_s", "ratings_per_s", "peak_rss_mb", "train_loss", "rmse", "error"])
         return 0
     if args.task == "mf":
         ours = [isolated(zoo_mf, data_root=args.data_root, seed=args.seed, config=c) for c in args.configs]

@@ -22,7 +22,7 @@ from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTowe
                      NegativeSamplingLoss, PairwiseCandidateScorer, SquaredLoss, hybridize_dense)
 from .config import ConfigError
 from .models import MatrixFactorization, Objective, RankingMF, SkipGram
-from .ops.optimizers import FusedAdam, FusedSGD
+from .ops.optimizers import FusedAdam, FusedSGD, RowwiseAdaGrad
 from .train.loop import GradientStep, Step
 
 log = logging.getLogger(__name__)
@@ -296,24 +296,27 @@ def select_step(model, devices, optimizer, per_example=False, hybridize=True, on
 
 
 # ---------------------------------------------------------------------------------------------- optimizer
-FUSED_OPTIMIZERS = ("adam", "sgd")
+FUSED_OPTIMIZERS = ("adam", "sgd", "rowwise_adagrad")
 
 
 def make_optimizer(name, params, on_servers=False):
     """An ``mx.optimizer.Optimizer`` named ``name`` (any MXNet optimizer) with ``params`` (``learning_rate``,
-    ``wd``, ``lr_scheduler``, ...). ``adam`` and ``sgd`` are :class:`~zoo.ops.optimizers.FusedAdam` and
-    :class:`~zoo.ops.optimizers.FusedSGD` when zoo's C++ operators load: the same arithmetic, with lazy row
-    updates in C++ (they hand anything else, e.g. a GPU array, to MXNet's update). Not ``on_servers``: the
+    ``wd``, ``lr_scheduler``, ...), or zoo's ``rowwise_adagrad`` (:class:`~zoo.ops.optimizers.RowwiseAdaGrad`).
+    ``adam`` and ``sgd`` are :class:`~zoo.ops.optimizers.FusedAdam` and :class:`~zoo.ops.optimizers.FusedSGD`
+    when zoo's C++ operators load: the same arithmetic, with lazy row updates in C++ (they hand anything else, e.g. a GPU array, to MXNet's update). Not ``on_servers``: the
     parameter servers run MXNet's own optimizers. An unknown name lists the choices."""
     known = sorted(n for n in mx.optimizer.Optimizer.opt_registry if n != "test")  # "test" is MXNet's own
     if name.lower() not in known:
         raise ConfigError("optim.name: unknown optimizer %r; choose one of: %s" % (name, ", ".join(known)))
     name = name.lower()
+    if name == "rowwise_adagrad" and params.get("wd"):
+        raise ConfigError("optim.wd: rowwise_adagrad has no weight decay; regularize with the model's penalty "
+                          "(model.reg) or choose another optimizer", key="optim.wd")
     if name in FUSED_OPTIMIZERS and not on_servers and ops.load():
-        cls = {"adam": FusedAdam, "sgd": FusedSGD}[name]
+        cls = {"adam": FusedAdam, "sgd": FusedSGD, "rowwise_adagrad": RowwiseAdaGrad}[name]
         log.info("optimizer: %s (row_sparse updates by zoo's C++ kernels)", cls.__name__)
         return cls(**params)
     if name in FUSED_OPTIMIZERS:
-        log.info("optimizer: MXNet's %s (%s)", name, "on the parameter servers" if on_servers
+        log.info("optimizer: %s with MXNet's own updates (%s)", name, "on the parameter servers" if on_servers
                  else "zoo's C++ operators are not available")
     return mx.optimizer.create(name, **params)

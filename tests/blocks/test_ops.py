@@ -390,3 +390,90 @@ def test_a_kernel_refuses_bad_inputs_without_crashing(call):
             % KERNEL_MISUSE[call])
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "refused" in proc.stdout, (proc.returncode, proc.stderr[-500:])
+
+
+def rowwise_adagrad_reference(w, h, grads, lr, eps, rescale=1.0, clip=None):
+    """Row-wise AdaGrad in numpy, one step per gradient: h += mean(g^2 over the row), w -= lr g / sqrt(h + eps)."""
+    w, h = w.astype(np.float64).copy(), h.astype(np.float64).copy()
+    for g in grads:
+        g = rescale * g.reshape(len(w), -1).astype(np.float64)
+        if clip is not None:
+            g = np.clip(g, -clip, clip)
+        h += (g ** 2).mean(axis=1, keepdims=True)
+        w -= (lr * g / np.sqrt(h + eps)).reshape(w.shape)
+    return w, h
+
+
+@pytest.mark.parametrize("extra", [{}, {"clip_gradient": 0.05, "rescale_grad": 0.5}])
+@pytest.mark.parametrize("shape", [(9, 4), (9,), (9, 2, 3)])
+@pytest.mark.parametrize("stype", ["row_sparse", "default"])
+def test_rowwise_adagrad_updates_like_numpy(shape, stype, extra, monkeypatch):
+    """Sparse and dense gradients, every shape (a 1-D parameter's entries are rows of one), rows without gradient
+    left alone; the kernel runs exactly for row_sparse gradients of 2-D weights."""
+    from zoo.ops.optimizers import RowwiseAdaGrad
+    assert ops.load()
+    calls, kernel = [], mx.nd.zoo_lazy_rowwise_adagrad
+    monkeypatch.setattr(mx.nd, "zoo_lazy_rowwise_adagrad", lambda *a, **k: calls.append(1) or kernel(*a, **k))
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=shape).astype(np.float32)
+    grads = []
+    for step in range(3):
+        g = rng.normal(size=shape).astype(np.float32)
+        g[rng.permutation(shape[0])[:4]] = 0  # rows the batch did not use
+        grads.append(g)
+    optimizer = RowwiseAdaGrad(learning_rate=0.1, eps=1e-5, **extra)
+    weight = mx.nd.array(w0)
+    state = optimizer.create_state(0, weight)
+    for g in grads:
+        grad = mx.nd.array(g)
+        optimizer.update(0, weight, grad.tostype(stype) if (stype == "default" or len(shape) == 2) else grad, state)
+    want_w, want_h = rowwise_adagrad_reference(w0, np.zeros((shape[0], 1)), grads, 0.1, 1e-5,
+                                               extra.get("rescale_grad", 1.0), extra.get("clip_gradient"))
+    np.testing.assert_allclose(weight.asnumpy(), want_w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(state.asnumpy(), want_h, rtol=1e-5, atol=1e-7)
+    assert len(calls) == (3 if stype == "row_sparse" and len(shape) == 2 else 0)
+
+
+def test_rowwise_adagrad_kernel_is_mxnets_groupadagrad():
+    """The fused kernel against MXNet's own ``group_adagrad_update`` (its fallback) on the same rows."""
+    assert ops.load()
+    rng = np.random.default_rng(1)
+    w0, h0 = rng.normal(size=(7, 5)).astype(np.float32), rng.uniform(0, 1, (7, 1)).astype(np.float32)
+    g = np.zeros((7, 5), np.float32)
+    g[[1, 4, 5]] = rng.normal(size=(3, 5))
+    grad = mx.nd.array(g).tostype("row_sparse")
+    for clip in (-1.0, 0.5):
+        ours, theirs = (mx.nd.array(w0), mx.nd.array(h0)), (mx.nd.array(w0), mx.nd.array(h0))
+        mx.nd.zoo_lazy_rowwise_adagrad(ours[0], grad, ours[1], lr=0.1, epsilon=1e-5, rescale_grad=2.0,
+                                       clip_gradient=clip)
+        mx.nd.contrib.group_adagrad_update(theirs[0], grad, theirs[1], out=theirs[0], lr=0.1, epsilon=1e-5,
+                                           rescale_grad=2.0, **({} if clip < 0 else {"clip_gradient": clip}))
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_rowwise_adagrad_trains_mf_by_name_and_refuses_weight_decay():
+    from zoo.config import ConfigError
+    from zoo.fastpath import make_optimizer
+    from zoo.ops.optimizers import RowwiseAdaGrad
+    optimizer = make_optimizer("rowwise_adagrad", {"learning_rate": 0.5, "wd": 0.0})
+    assert isinstance(optimizer, RowwiseAdaGrad)
+    with pytest.raises(ConfigError, match="optim.wd"):
+        make_optimizer("rowwise_adagrad", {"learning_rate": 0.5, "wd": 0.01})
+    rng = np.random.default_rng(3)
+    users, items = rng.integers(0, 30, 512), rng.integers(0, 20, 512)
+    ratings = 3 + rng.normal(0, 1, 30)[users] * rng.normal(0, 1, 20)[items]
+    mx.random.seed(0)
+    model = MatrixFactorization.create(30, 20, dim=4, reg=0.001, init_scale=0.1, mean_rating=3.0)
+    model.initialize()
+    objective = select_objective(model, [mx.cpu()])
+    trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
+    losses = []
+    for step in range(60):
+        with autograd.record():
+            loss = objective(*(mx.nd.array(a, dtype=d) for a, d in ((users, "int32"), (items, "int32"),
+                                                                      (ratings, "float32"))))
+        loss.backward()
+        trainer.step(512)
+        losses.append(loss.mean().asscalar())
+    assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])

@@ -101,13 +101,24 @@ def test_id_map():
         m.index([10, 25])
 
 
-def test_batches_cover_the_split_once(ratings_dir):
-    ds = MovieLens("ml-latest-small", ratings_dir)
+@pytest.mark.parametrize("order", ["shuffle", "blocks"])
+def test_batches_cover_the_split_once(ratings_dir, order):
+    ds = MovieLens("ml-latest-small", ratings_dir, order=order, blocks=3)
     batches = list(ds.batches("train", 64, shuffle=True, seed=[0, 1]))
     users = np.concatenate([b[0] for b in batches])
     assert len(users) == ds.num_examples("train") and all(len(b[0]) <= 64 for b in batches)
     assert [b[0].dtype for b in batches[:1]] == [np.int32] and batches[0][2].dtype == np.float32
-    assert sorted(users.tolist()) == sorted(ds.arrays("train")[0].tolist())
+    triples = sorted(zip(*(np.concatenate(column).tolist() for column in zip(*batches))))
+    assert triples == sorted(zip(*(a.tolist() for a in ds.arrays("train"))))  # each rating once, columns together
+    again = list(ds.batches("train", 64, shuffle=True, seed=[0, 2]))
+    assert not np.array_equal(np.concatenate([b[0] for b in again]), users)  # another epoch, another order
+    evaluation = np.concatenate([b[0] for b in ds.batches("test", 64)])
+    np.testing.assert_array_equal(evaluation, ds.arrays("test")[0])          # evaluation keeps the split's order
+
+
+def test_an_unknown_order_names_its_key(ratings_dir):
+    with pytest.raises(DataError, match="data.order"):
+        MovieLens("ml-latest-small", ratings_dir, order="tiles")
 
 
 def test_bad_line_names_file_and_line(tmp_path):

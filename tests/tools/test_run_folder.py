@@ -210,3 +210,24 @@ def test_a_mid_epoch_resume_refuses_another_batch_size(tmp_path, ratings_dir):
     proc = run_tool(["tools/train.py", "--out", out, "--resume", "train.batch_size=128"])
     assert proc.returncode == 2 and "train.batch_size=128 mid-epoch" in proc.stderr, proc.stderr
     assert run_tool(["tools/train.py", "--out", out, "--resume"]).returncode == 0
+
+
+def test_a_run_in_blocked_order_resumed_mid_epoch_ends_as_one_straight_run(tmp_path, ratings_dir):
+    """``data.order=blocks``: the tiles come from ``data.seed`` and each epoch's tile order from the epoch, so a
+    resumed run sees the batches the straight one saw."""
+    from zoo.train.loop import Hook, Interrupted
+
+    class StopAt(Hook):
+        def after_step(self, loop):
+            if loop.step == 3:
+                import signal
+                os.kill(os.getpid(), signal.SIGINT)
+    config = mf_config(tmp_path, ratings_dir, epochs=2)
+    overrides = ["data.order=blocks", "data.blocks=3"]
+    straight = train(load_config(config, overrides), str(tmp_path / "straight"))
+    out = str(tmp_path / "resumed")
+    with pytest.raises(Interrupted):
+        train(load_config(config, overrides), out, hooks=[StopAt()])
+    assert run_tool(["tools/train.py", "--out", out, "--resume"]).returncode == 0
+    resumed = json.loads(read(os.path.join(out, "results.json")))
+    assert abs(resumed["test"]["rmse"] - straight["test"]["rmse"]) < 1e-6

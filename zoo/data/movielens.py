@@ -16,6 +16,7 @@ from ..config import POSITIVE, at_least, between, each, one_of
 from ..registry import DATASETS
 from ..rows import SharedRows
 from .batches import iterate_batches, split_rows
+from .blocked import BlockedRatings
 from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
@@ -110,7 +111,8 @@ class MovieLens:
         CHECKS = {"variant": one_of(*sorted(VARIANTS)), "split": one_of("random", "temporal", "kfold", *FOLDS),
                   "folds": at_least(2), "fold": POSITIVE,
                   "test_ratio": between(0, 1, low_open=True, high_open=True),
-                  "valid_ratio": between(0, 1, high_open=True)}
+                  "valid_ratio": between(0, 1, high_open=True), "order": one_of("shuffle", "blocks"),
+                  "blocks": POSITIVE}
         name: str = "movielens"
         variant: str = "ml-latest-small"
         root: str = ""               # folder with the release's files; empty: ~/.cache/zoo/movielens/VARIANT
@@ -122,6 +124,8 @@ class MovieLens:
         seed: int = 0
         skip_bad_lines: bool = False
         implicit: bool = False       # add each user's rated items (SVD++-style models) to every batch
+        order: str = "shuffle"       # training order: shuffle (every epoch anew) or blocks (LIBMF's tiles)
+        blocks: int = 16             # blocks: user and item blocks a side (blocks^2 tiles)
 
     @dataclasses.dataclass
     class EvalConfig:
@@ -132,8 +136,8 @@ class MovieLens:
         block: int = 1024                 # ranking: users scored at once (at most 2^22 user-item pairs)
 
     def __init__(self, variant="ml-latest-small", root="", split="random", test_ratio=0.1, valid_ratio=0.05,
-                 seed=0, skip_bad_lines=False, implicit=False, folds=5, fold=1, ranking=False, k=(10, 20),
-                 positive_threshold=4.0, block=1024):
+                 seed=0, skip_bad_lines=False, implicit=False, folds=5, fold=1, order="shuffle", blocks=16,
+                 ranking=False, k=(10, 20), positive_threshold=4.0, block=1024):
         if variant not in VARIANTS:
             raise DataError("unknown MovieLens variant %r (data.variant); choose one of: %s" % (
                 variant, ", ".join(sorted(VARIANTS))))
@@ -184,6 +188,9 @@ class MovieLens:
         if implicit:  # each user's rated items in training, as CSR
             self.implicit = positives(self.users[train], self.items[train], len(self.user_map))
         self.rating_range = spec.rating_range
+        if order not in ("shuffle", "blocks"):
+            raise DataError("unknown order %r (data.order); choose shuffle or blocks" % (order,))
+        self.order, self.blocks, self.seed, self._blocked = order, blocks, seed, None
         self.eval_chunk = 65536 if implicit else 0  # rows predicted at a time: each carries its user's rated items
         self.meta = {"num_users": len(self.user_map), "num_items": len(self.item_map),
                      "mean_rating": float(ratings[train].mean()), "rating_range": self.rating_range,
@@ -226,9 +233,18 @@ class MovieLens:
         return len(self.splits[split])
 
     def batches(self, split, batch_size, shuffle=False, seed=0):
-        """Iterate ``(users, items, ratings)`` batches of a split (shuffled by ``seed`` if asked)."""
+        """Iterate ``(users, items, ratings)`` batches of a split (shuffled by ``seed`` if asked; with
+        ``order="blocks"`` the training part's tiles in an order drawn from ``seed``, see
+        :class:`~zoo.data.blocked.BlockedRatings`)."""
         rng = np.random.default_rng(seed) if shuffle else None
-        for users, items, ratings in iterate_batches(self.arrays(split), batch_size, rng):
+        if shuffle and split == "train" and self.order == "blocks":
+            if self._blocked is None:  # once a run: the tiles and the order within them (seeded by data.seed)
+                self._blocked = BlockedRatings(self.arrays("train"), 0, 1, len(self.user_map), len(self.item_map),
+                                               self.blocks, seed=[self.seed, 2])
+            stream = self._blocked.batches(batch_size, rng)
+        else:
+            stream = iterate_batches(self.arrays(split), batch_size, rng)
+        for users, items, ratings in stream:
             yield self.inputs(users, items) + (ratings,)
 
     @staticmethod

@@ -5,8 +5,8 @@ one. ``rating_loss.cc``: biased MF's loss from the towers' outputs; ``mf_loss.cc
 MF's and skip-gram's losses read straight from the embedding tables, writing row_sparse gradients;
 ``sgns_sgd.cc``: word2vec's training step, SGD one skip-gram pair at a time in place in the tables;
 ``multinomial_loss.cc``: the ranking model's softmax over the catalog against a user's positives (the blocks
-around them are in :mod:`zoo.ops.fused`); ``lazy_adam.cc``, ``lazy_sgd.cc``: row_sparse updates (see
-:mod:`zoo.ops.optimizers`); ``batches.cc``: an epoch's random order, its batches' rows and skip-gram's
+around them are in :mod:`zoo.ops.fused`); ``lazy_adam.cc``, ``lazy_sgd.cc``, ``lazy_rowwise_adagrad.cc``:
+row_sparse updates (see :mod:`zoo.ops.optimizers`); ``batches.cc``: an epoch's random order, its batches' rows and skip-gram's
 negatives, for the data code, and ``topk.cc``: the best-scored items of each row, for the ranking metrics
 (:mod:`zoo.ops.arrays`); ``vec.h``: vectorized kernels they share.
 Which of them a run uses is decided in one place, :mod:`zoo.fastpath`; ``README.md`` beside this file holds
@@ -33,7 +33,7 @@ from ..paths import cache_dir
 log = logging.getLogger(__name__)
 
 SOURCES = ("rating_loss.cc", "mf_loss.cc", "sgns_loss.cc", "sgns_sgd.cc", "multinomial_loss.cc", "lazy_adam.cc",
-           "lazy_sgd.cc", "batches.cc", "topk.cc")
+           "lazy_sgd.cc", "lazy_rowwise_adagrad.cc", "batches.cc", "topk.cc")
 # -march=native: the library is built on the machine that runs it (and the cache key names the processor).
 # -fno-math-errno -fno-trapping-math: math without side effects, so that loops over sqrt, floor and selects
 # vectorize; -ffp-contract=fast: a * b + c as one fused multiply-add (ISO C++ mode would keep them apart).
@@ -60,6 +60,10 @@ def load():
                                               ctypes.c_void_p, ctypes.c_int64]
                 _library.zoo_alias_sample.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
                                                       ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64]
+                _library.zoo_grouped_positions.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                                           ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64]
+                _library.zoo_scatter.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                                                 ctypes.c_int64]
                 _library.zoo_topk.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                               ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
                 _loaded = True

@@ -33,6 +33,45 @@ def take(a, rows):
     return out
 
 
+def grouped_positions(keys, num_keys, rng):
+    """Where each example goes when examples are grouped by ``keys`` (int, in ``[0, num_keys)``; groups in
+    increasing key order) in a uniformly random order within each group: ``(pos, starts)``, ``pos`` an int32
+    permutation (example ``k`` goes to ``pos[k]``, see :func:`scatter`), ``starts`` the ``num_keys + 1`` int64
+    bounds of the groups. zoo's C++ code (``batches.cc``: counting passes) when it is loaded, else numpy's stable
+    sort of a shuffle; either way seeded from ``rng``."""
+    seed = int(rng.integers(0, 2 ** 63))
+    keys = np.ascontiguousarray(keys, dtype=np.int32)
+    n = len(keys)
+    if n and (keys.min() < 0 or keys.max() >= num_keys):
+        raise IndexError("a key is outside [0, %d)" % num_keys)
+    if n <= np.iinfo(np.int32).max and ops.load():
+        pos, starts = np.empty(n, np.int32), np.empty(num_keys + 1, np.int64)
+        if ops.library().zoo_grouped_positions(pos.ctypes.data, starts.ctypes.data, keys.ctypes.data, n, num_keys,
+                                               seed) == 0:
+            return pos, starts
+    shuffled = np.random.default_rng(seed).permutation(n)
+    order = shuffled[np.argsort(keys[shuffled], kind="stable")]    # the example at each position
+    pos = np.empty(n, np.int32)
+    pos[order] = np.arange(n, dtype=np.int32)
+    starts = np.concatenate([[0], np.cumsum(np.bincount(keys, minlength=num_keys))]).astype(np.int64)
+    return pos, starts
+
+
+def scatter(a, pos):
+    """``out`` with ``out[pos] = a`` along the first axis, ``pos`` a permutation (:func:`grouped_positions`):
+    zoo's C++ code (sequential reads, one write stream a group) when loaded, for a C-contiguous ``a`` and int32
+    ``pos``; numpy otherwise."""
+    out = np.empty_like(a)
+    if pos.dtype == np.int32 and len(pos) == len(a) and a.flags.c_contiguous and a.ndim >= 1 and ops.load():
+        pos = np.ascontiguousarray(pos)
+        row_bytes = a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
+        if ops.library().zoo_scatter(out.ctypes.data, a.ctypes.data, row_bytes, pos.ctypes.data, len(a)):
+            raise IndexError("a position is outside [0, %d)" % len(a))
+        return out
+    out[pos] = a
+    return out
+
+
 def alias_sample(keep, alias, shape, rng):
     """Draws of shape ``shape`` from a distribution in Walker's alias form: column ``j`` uniformly, kept with
     probability ``keep[j]`` (float64), else ``alias[j]`` (int32). zoo's C++ code (``batches.cc``) when it is

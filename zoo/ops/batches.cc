@@ -12,6 +12,10 @@
 // to memory; here the rows are asked for ahead).
 //
 // zoo_alias_sample: draws from a discrete distribution in alias form, for skip-gram's negatives.
+//
+// zoo_grouped_positions, zoo_scatter: a data set reordered once so that examples come grouped by a key (e.g. the
+// tile of a rating matrix they fall in), in random order within a group: counting passes and writes into one
+// sequential stream a group, where a gather by a sorted order would wait on memory for every row.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -125,4 +129,56 @@ extern "C" int zoo_alias_sample(int32_t* out, int64_t n, const double* keep, con
     }
   }
   return 0;
+}
+
+// Where each of n examples goes when they are grouped by key (groups in increasing key order), in a uniformly
+// random order within each group: pos is a permutation of 0 .. n-1, example k going to pos[k]; starts
+// (num_keys + 1) receives the groups' bounds. 0, or 1 for a key outside [0, num_keys).
+extern "C" int zoo_grouped_positions(int32_t* pos, int64_t* starts, const int32_t* keys, int64_t n,
+                                     int64_t num_keys, uint64_t seed) {
+  if (n < 0 || n > INT32_MAX || num_keys <= 0) return 1;
+  std::vector<int64_t> next(num_keys + 1, 0);
+  for (int64_t k = 0; k < n; ++k) {
+    if (keys[k] < 0 || keys[k] >= num_keys) return 1;
+    ++next[keys[k] + 1];
+  }
+  for (int64_t g = 0; g < num_keys; ++g) next[g + 1] += next[g];
+  std::copy(next.begin(), next.end(), starts);
+  // slots[starts[g] + j]: where, within group g, its j-th example goes: a shuffle of 0 .. size - 1 a group
+  // (each group its own stream, so the result does not depend on the thread count).
+  std::vector<int32_t> slots(n);
+#pragma omp parallel for num_threads(zoo::threads()) schedule(dynamic, 16)
+  for (int64_t g = 0; g < num_keys; ++g) {
+    SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * (g + 1))};
+    int32_t* first = slots.data() + starts[g];
+    const int64_t size = starts[g + 1] - starts[g];
+    for (int64_t i = 0; i < size; ++i) first[i] = static_cast<int32_t>(i);
+    for (int64_t i = size - 1; i > 0; --i) std::swap(first[i], first[rng.below(static_cast<uint32_t>(i + 1))]);
+  }
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t g = keys[k];
+    pos[k] = static_cast<int32_t>(starts[g] + slots[next[g]++]);
+  }
+  return 0;
+}
+
+// dst[pos[i]] = src[i] for rows of row_bytes bytes, pos a permutation of 0 .. n-1 (each row written once, so the
+// threads never share one); 0, or 1 when a position is outside [0, n).
+extern "C" int zoo_scatter(char* dst, const char* src, int64_t row_bytes, const int32_t* pos, int64_t n) {
+  int bad = 0;
+#pragma omp parallel for num_threads(zoo::threads()) reduction(| : bad)
+  for (int64_t i = 0; i < n; ++i) {
+    if (pos[i] < 0 || pos[i] >= n) {
+      bad = 1;
+      continue;
+    }
+    const char* from = src + i * row_bytes;
+    char* to = dst + pos[i] * row_bytes;
+    switch (row_bytes) {
+      case 4: *reinterpret_cast<uint32_t*>(to) = *reinterpret_cast<const uint32_t*>(from); break;
+      case 8: *reinterpret_cast<uint64_t*>(to) = *reinterpret_cast<const uint64_t*>(from); break;
+      default: std::memcpy(to, from, row_bytes);
+    }
+  }
+  return bad;
 }

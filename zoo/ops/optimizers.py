@@ -1,4 +1,5 @@
-"""Adam and SGD whose lazy row_sparse updates run as C++ operators (``lazy_adam.cc``, ``lazy_sgd.cc``)."""
+"""Adam, SGD and row-wise AdaGrad whose lazy row_sparse updates run as C++ operators (``lazy_adam.cc``,
+``lazy_sgd.cc``, ``lazy_rowwise_adagrad.cc``)."""
 import math
 
 import mxnet as mx
@@ -55,3 +56,58 @@ class FusedSGD(mx.optimizer.SGD):
         mx.nd.zoo_lazy_sgd(weight, grad, lr=self._get_lr(index), wd=self._get_wd(index),
                            rescale_grad=self.rescale_grad, clip_gradient=clip)
         return True
+
+
+class RowwiseAdaGrad(mx.optimizer.Optimizer):
+    """Row-wise AdaGrad (``optim.name: rowwise_adagrad``): one accumulator per row of a parameter instead of one per
+    entry (LIBMF's AdaGrad; TorchRec's row-wise AdaGrad), so updating an embedding row moves the row and one scalar
+    where Adam moves the row and two moment rows. The arithmetic of MXNet's ``groupadagrad``::
+
+        g = clip(rescale_grad * grad, clip_gradient);  h += mean(g^2 over the row);  w -= lr * g / sqrt(h + eps)
+
+    for parameters of any shape (a row is everything along the first axis; a 1-D parameter's entries are rows of
+    one, e.g. a global offset: plain AdaGrad), where ``groupadagrad`` takes 2-D ones only. A row whose gradient is
+    zero does not move, so lazy (row_sparse) and dense updates agree. A row_sparse gradient of a 2-D float32 CPU
+    weight is applied by ``zoo_lazy_rowwise_adagrad`` when zoo's operators load, by MXNet's
+    ``group_adagrad_update`` otherwise; dense gradients by MXNet's element-wise operators. Weight decay is not
+    supported (as in ``groupadagrad``).
+
+    Parameters
+    ----------
+    eps : float
+        Added to the accumulator under the square root (as ``groupadagrad``'s ``eps``).
+    """
+
+    def __init__(self, eps=1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.float_stable_eps = eps
+
+    def create_state(self, index, weight):
+        return mx.nd.zeros((weight.shape[0], 1), weight.context, dtype=weight.dtype)
+
+    def update(self, index, weight, grad, state):
+        from . import load
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        if wd:
+            raise ValueError("rowwise_adagrad does not support weight decay (optim.wd / a parameter's wd_mult): "
+                             "regularize with the model's own penalty (model.reg)")
+        clip = self.clip_gradient if self.clip_gradient is not None else -1.0
+        if grad.stype == "row_sparse" and weight.ndim == 2:
+            if weight.dtype == np.float32 and weight.context.device_type == "cpu" and load():
+                mx.nd.zoo_lazy_rowwise_adagrad(weight, grad, state, lr=lr, epsilon=self.float_stable_eps,
+                                               rescale_grad=self.rescale_grad, clip_gradient=clip)
+            else:
+                mx.nd.contrib.group_adagrad_update(weight, grad, state, out=weight, lr=lr,
+                                                   epsilon=self.float_stable_eps, rescale_grad=self.rescale_grad,
+                                                   clip_gradient=clip)
+            return
+        g = grad.tostype("default").reshape((weight.shape[0], -1)) * self.rescale_grad   # (rows, row length)
+        if clip >= 0:
+            g = mx.nd.clip(g, -clip, clip)
+        state[:] += mx.nd.mean(mx.nd.square(g), axis=1, keepdims=True)
+        weight[:] -= (lr * mx.nd.broadcast_div(g, mx.nd.sqrt(state + self.float_stable_eps))).reshape(weight.shape)
+
+
+# by the name configs use (``mx.optimizer.register`` would name it after the class, ``rowwiseadagrad``)
+mx.optimizer.Optimizer.opt_registry["rowwise_adagrad"] = RowwiseAdaGrad
