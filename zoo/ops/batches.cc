@@ -47,6 +47,10 @@ struct SplitMix64 {
 
 constexpr int kBuckets = 256, kChunks = 16;
 
+// Threads for a pass over n elements: one below 2^18, where waking the others (OMP_WAIT_POLICY=PASSIVE) costs
+// more than they save. The results never depend on it.
+int threads_for(int64_t n) { return n < (int64_t{1} << 18) ? 1 : zoo::threads(); }
+
 }  // namespace
 
 extern "C" int zoo_permutation(int32_t* out, int64_t n, uint64_t seed) {
@@ -55,7 +59,7 @@ extern "C" int zoo_permutation(int32_t* out, int64_t n, uint64_t seed) {
   // the work and the result is the same for any number of threads.
   std::vector<uint8_t> bucket(n);
   std::vector<int64_t> count(kChunks * kBuckets, 0);  // count[c * kBuckets + b]: chunk c's elements in bucket b
-#pragma omp parallel for num_threads(zoo::threads())
+#pragma omp parallel for num_threads(threads_for(n))
   for (int c = 0; c < kChunks; ++c) {
     SplitMix64 rng{seed ^ (0x9E6C63D0676A9A99ull * (c + 1))};
     for (int64_t i = n * c / kChunks; i < n * (c + 1) / kChunks; ++i) {
@@ -72,12 +76,12 @@ extern "C" int zoo_permutation(int32_t* out, int64_t n, uint64_t seed) {
     }
     start[b + 1] = at;
   }
-#pragma omp parallel for num_threads(zoo::threads())
+#pragma omp parallel for num_threads(threads_for(n))
   for (int c = 0; c < kChunks; ++c) {
     int64_t* where = next.data() + c * kBuckets;
     for (int64_t i = n * c / kChunks; i < n * (c + 1) / kChunks; ++i) out[where[bucket[i]]++] = static_cast<int32_t>(i);
   }
-#pragma omp parallel for num_threads(zoo::threads()) schedule(dynamic)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic)
   for (int b = 0; b < kBuckets; ++b) {
     SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * (b + 1))};
     int32_t* first = out + start[b];
@@ -92,7 +96,7 @@ extern "C" int zoo_take(char* dst, const char* src, int64_t num_rows, int64_t ro
                         int64_t n) {
   constexpr int64_t ahead = 16;
   int bad = 0;
-#pragma omp parallel for num_threads(zoo::threads()) reduction(| : bad)
+#pragma omp parallel for num_threads(threads_for(n)) reduction(| : bad)
   for (int64_t i = 0; i < n; ++i) {
     if (i + ahead < n && rows[i + ahead] >= 0 && rows[i + ahead] < num_rows)
       __builtin_prefetch(src + rows[i + ahead] * row_bytes);
@@ -119,7 +123,7 @@ extern "C" int zoo_alias_sample(int32_t* out, int64_t n, const double* keep, con
   if (n < 0 || size <= 0 || size > INT32_MAX) return 1;
   constexpr int64_t kRange = 4096;
   const int64_t ranges = (n + kRange - 1) / kRange;
-#pragma omp parallel for num_threads(zoo::threads())
+#pragma omp parallel for num_threads(threads_for(n))
   for (int64_t c = 0; c < ranges; ++c) {
     SplitMix64 rng{seed ^ (0x9E6C63D0676A9A99ull * (c + 1))};
     for (int64_t i = c * kRange; i < std::min(n, (c + 1) * kRange); ++i) {
@@ -147,7 +151,7 @@ extern "C" int zoo_grouped_positions(int32_t* pos, int64_t* starts, const int32_
   // slots[starts[g] + j]: where, within group g, its j-th example goes: a shuffle of 0 .. size - 1 a group
   // (each group its own stream, so the result does not depend on the thread count).
   std::vector<int32_t> slots(n);
-#pragma omp parallel for num_threads(zoo::threads()) schedule(dynamic, 16)
+#pragma omp parallel for num_threads(threads_for(n)) schedule(dynamic, 16)
   for (int64_t g = 0; g < num_keys; ++g) {
     SplitMix64 rng{seed ^ (0xD1B54A32D192ED03ull * (g + 1))};
     int32_t* first = slots.data() + starts[g];
@@ -166,7 +170,7 @@ extern "C" int zoo_grouped_positions(int32_t* pos, int64_t* starts, const int32_
 // threads never share one); 0, or 1 when a position is outside [0, n).
 extern "C" int zoo_scatter(char* dst, const char* src, int64_t row_bytes, const int32_t* pos, int64_t n) {
   int bad = 0;
-#pragma omp parallel for num_threads(zoo::threads()) reduction(| : bad)
+#pragma omp parallel for num_threads(threads_for(n)) reduction(| : bad)
   for (int64_t i = 0; i < n; ++i) {
     if (pos[i] < 0 || pos[i] >= n) {
       bad = 1;
