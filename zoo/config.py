@@ -62,7 +62,8 @@ POSITIVE, NON_NEGATIVE = at_least(1), at_least(0)
 class TrainConfig:
     CHECKS = {"epochs": POSITIVE, "batch_size": POSITIVE, "eval_batch_size": POSITIVE, "patience": NON_NEGATIVE,
               "log_every": POSITIVE, "prefetch": NON_NEGATIVE, "monitor_mode": one_of("min", "max"),
-              "kvstore": one_of("device", "local", "dist_sync", "dist_async"), "eval_every": NON_NEGATIVE}
+              "kvstore": one_of("device", "local", "dist_sync", "dist_async"), "eval_every": NON_NEGATIVE,
+              "steps_per_call": POSITIVE}
 
     epochs: int = 10
     batch_size: int = 1024
@@ -80,6 +81,8 @@ class TrainConfig:
     prefetch: int = 0              # batches a background thread prepares ahead (for GPUs; no gain on 2 CPU cores)
     eval_every: int = 1            # validation after every N epochs and after the last; 0: only the final
                                    # evaluation (runs without a monitor, e.g. word2vec, need no more)
+    steps_per_call: int = 1        # batches one call of a multi-step kernel trains on, one step each (biased MF
+                                   # with Adam on one CPU); the same steps as 1, without Python's cost for each
 
     def validate(self, path):
         if self.monitor and not self.eval_every:

@@ -15,6 +15,7 @@ composite one on the same batch.
 import logging
 
 import mxnet as mx
+import numpy as np
 from mxnet.gluon import Block, HybridBlock, nn
 
 from . import ops
@@ -23,7 +24,7 @@ from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTowe
 from .config import ConfigError
 from .models import MatrixFactorization, Objective, RankingMF, SkipGram
 from .ops.optimizers import FusedAdam, FusedSGD, RowwiseAdaGrad
-from .train.loop import GradientStep, Step
+from .train.loop import GradientStep, Step, to_ndarray
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +258,69 @@ def skipgram_sgd_reason(model, optimizer):
                      for t in tables if t.embedding.weight.lr_mult != 1), None))
 
 
+class FusedMFAdamSteps(GradientStep):
+    """Biased MF's training steps with zoo's Adam, several in one C++ call (``zoo_mf_adam_steps``): for each batch
+    in order, what ``GradientStep(FusedMF)`` and ``trainer.step`` make on it (the tests compare the two), for a
+    model and optimizer that :func:`mf_adam_steps_reason` accepts. One batch alone (``__call__``) is that
+    ``GradientStep``; :meth:`run_steps` takes several (``train.steps_per_call``), without a trip through Python,
+    the engine and autograd for each: on small data sets nearly all of a step's time."""
+
+    def __init__(self, model, objective):
+        super().__init__(objective)
+        m = model
+        self.params = [m.user_tower.embedding.weight, m.item_tower.embedding.weight, m.user_bias.embedding.weight,
+                       m.item_bias.embedding.weight, m.scorer.offset]
+        self.reg = m.penalty.strength if m.penalty is not None else 0.0
+
+    def run_steps(self, items, trainer):
+        """Train on ``items``, each a list of one batch ``(users, items, ratings)`` of numpy arrays, one step each.
+        Returns the per-example losses of all of them, ``(examples,)``; None (nothing done) when the batches are
+        not of one size but the last, which a single call cannot cut."""
+        sizes = [len(item[0][-1]) for item in items]
+        if any(n != sizes[0] for n in sizes[:-1]) or sizes[-1] > sizes[0]:
+            return None
+        from .ops.fused import mf_adam_steps
+        optimizer = trainer.optimizer  # asked each call: loading a checkpoint replaces it
+        updater, ctx = trainer._updaters[0], trainer._contexts[0]
+        index = [trainer._param2idx[p.name] for p in self.params]
+        weights = [p.data(ctx) for p in self.params]
+        for i, w in zip(index, weights):  # the moments, made as the updater makes them at a first step
+            if i not in updater.states:
+                updater.states[i] = optimizer.create_state_multi_precision(i, w)
+                updater.states_synced[i] = True
+        hyper, rescale = np.empty((len(items), 5, 2), np.float32), np.empty(len(items), np.float32)
+        b1, b2 = optimizer.beta1, optimizer.beta2
+        for s, n in enumerate(sizes):  # each step's rates, as trainer.step would move the clock and the schedule
+            optimizer._update_count(index)
+            t = np.array([optimizer._index_update_count[i] for i in index], np.float64)
+            hyper[s, :, 0] = np.array(optimizer._get_lrs(index)) * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            hyper[s, :, 1] = optimizer._get_wds(index)
+            rescale[s] = trainer._scale / n
+        optimizer.rescale_grad = float(rescale[-1])
+        columns = [np.concatenate([item[0][k] for item in items]) for k in range(3)]
+        users, items_, ratings = (to_ndarray(c.astype(t, copy=False), ctx)
+                                  for c, t in zip(columns, ("int32", "int32", "float32")))
+        moments = [m for i in index for m in updater.states[i]]
+        clip = -1.0 if optimizer.clip_gradient is None else optimizer.clip_gradient
+        return mf_adam_steps(users, items_, ratings, mx.nd.array(hyper, ctx), mx.nd.array(rescale, ctx),
+                             *weights, *moments, batch=sizes[0], reg=self.reg, beta1=optimizer.beta1,
+                             beta2=optimizer.beta2, epsilon=optimizer.epsilon, clip_gradient=clip)
+
+
+def mf_adam_steps_reason(model, optimizer, devices):
+    """None when :class:`FusedMFAdamSteps` makes ``optimizer``'s steps on ``model``'s objective on ``devices``,
+    else why not."""
+    if not isinstance(model, MatrixFactorization):
+        return "no multi-step kernel for %s" % type(model).__name__
+    return (mf_reason(model)
+            or bare_tables(model.user_tower, model.item_tower, model.user_bias, model.item_bias)
+            or (None if model.user_tower.sparse_grad else "the tables have dense gradients (sparse_grad=false)")
+            or (None if type(optimizer) is FusedAdam else "the optimizer is %s, not zoo's Adam"
+                % type(optimizer).__name__)
+            or (None if optimizer.lazy_update else "Adam's lazy_update is off")
+            or (None if len(devices) == 1 else "%d devices" % len(devices)))
+
+
 # (model class, name, reason(model, optimizer) -> None or why not, build(model, devices) -> Step)
 STEP_RECIPES = [(SkipGram, "skip-gram SGD", skipgram_sgd_reason, FusedSkipGramSGD)]
 
@@ -275,13 +339,15 @@ def fused_step(model, devices, optimizer):
     return None, "no per-example kernel for %s" % type(model).__name__
 
 
-def select_step(model, devices, optimizer, per_example=False, hybridize=True, on_servers=False):
+def select_step(model, devices, optimizer, per_example=False, hybridize=True, on_servers=False, steps_per_call=1):
     """The loop's training step for ``model`` on ``devices`` with ``optimizer``: without ``per_example``,
     :class:`~zoo.train.loop.GradientStep` on :func:`select_objective`'s objective (one step on the batch's mean
-    gradient). With it (plain SGD applied to one example at a time, at rate lr), a fused step where one applies,
-    else one step on the batch's summed gradient, SGD's per-example steps taken together (the same to first
-    order; a ``clip_gradient`` then bounds the sum). Logs which and why. ``per_example`` is refused
-    ``on_servers``, whose optimizers get the workers' mean gradient."""
+    gradient); with ``steps_per_call`` > 1, where a kernel makes several such steps in one call
+    (:class:`FusedMFAdamSteps`), that step (the loop hands it that many batches at once; elsewhere it runs them
+    one at a time, the same steps). With ``per_example`` (plain SGD applied to one example at a time, at rate lr),
+    a fused step where one applies, else one step on the batch's summed gradient, SGD's per-example steps taken
+    together (the same to first order; a ``clip_gradient`` then bounds the sum). Logs which and why.
+    ``per_example`` is refused ``on_servers``, whose optimizers get the workers' mean gradient."""
     if per_example and on_servers:
         raise ConfigError("optim.per_example: not with parameter servers (train.kvstore=dist_*), which apply the "
                           "workers' mean gradient: set optim.per_example=false and optim.lr to the rate a batch "
@@ -292,7 +358,16 @@ def select_step(model, devices, optimizer, per_example=False, hybridize=True, on
             log.info("training step: %s", why)
             return step
         log.info("training step: SGD on the batch's summed gradient (optim.per_example); %s", why)
-    return GradientStep(select_objective(model, devices, hybridize), sum_gradients=per_example)
+    objective = select_objective(model, devices, hybridize)
+    if steps_per_call > 1 and not per_example:
+        why = "parameter servers" if on_servers else None
+        why = why or _kernel_reason(devices, lambda: mf_adam_steps_reason(model, optimizer, devices))
+        if why is None:
+            log.info("training step: %d steps a call by the fused MF Adam kernel (FusedMFAdamSteps)", steps_per_call)
+            return FusedMFAdamSteps(model, objective)
+        log.info("training step: one step at a time (train.steps_per_call=%d: no multi-step kernel: %s)",
+                 steps_per_call, why)
+    return GradientStep(objective, sum_gradients=per_example)
 
 
 # ---------------------------------------------------------------------------------------------- optimizer

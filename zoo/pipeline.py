@@ -160,7 +160,7 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
     scheduler = lr_scheduler(o.schedule, o.lr, o.schedule_epochs or t.epochs, where.updates_per_epoch(steps),
                              o.gamma, o.step_epochs, o.warmup_epochs, o.min_lr)
     optimizer = make_optimizer(o.name, optimizer_params(o, scheduler), where.on_servers)
-    step = select_step(model, devices, optimizer, o.per_example, t.hybridize, where.on_servers)
+    step = select_step(model, devices, optimizer, o.per_example, t.hybridize, where.on_servers, t.steps_per_call)
     trainer = where.trainer(model, optimizer)
 
     evaluator = evaluator_for(dataset, devices[0], t.eval_batch_size)
@@ -180,7 +180,7 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
     def batches(epoch):
         stream = where.shard(dataset.batches("train", where.local_batch, shuffle=step.shuffle, seed=[t.seed, epoch]))
         return prefetch((dataset.split_batch(b, len(devices)) for b in stream), t.prefetch)
-    loop = TrainLoop(model, step, trainer, batches, devices, t.epochs, hooks)
+    loop = TrainLoop(model, step, trainer, batches, devices, t.epochs, hooks, t.steps_per_call)
     # Only now, with everything checked, does the run folder get written; the lock keeps other runs out of it.
     with folder:
         if resume:

@@ -477,3 +477,73 @@ def test_rowwise_adagrad_trains_mf_by_name_and_refuses_weight_decay():
         trainer.step(512)
         losses.append(loss.mean().asscalar())
     assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
+
+
+@pytest.mark.parametrize("extra", [{}, {"wd": 0.01, "clip_gradient": 0.05}])
+def test_several_mf_adam_steps_in_one_call_are_the_steps_one_at_a_time(extra):
+    """``FusedMFAdamSteps.run_steps`` on four batches (the last shorter) against ``GradientStep(FusedMF)`` and
+    ``trainer.step`` with zoo's Adam on each in turn: the same losses, parameters, moments and step counts, the
+    schedule moving once a step."""
+    from zoo.fastpath import FusedMFAdamSteps, make_optimizer, mf_adam_steps_reason
+    from zoo.train.loop import GradientStep
+    assert ops.load()
+    rng = np.random.default_rng(4)
+    sizes = [16, 16, 16, 9]
+    batches = [(rng.integers(0, 30, n).astype(np.int32), rng.integers(0, 20, n).astype(np.int32),
+                rng.uniform(1, 5, n).astype(np.float32)) for n in sizes]
+    batches[1][0][:5] = 3  # a user several times in one batch
+    results = []
+    for together in (True, False):
+        mx.random.seed(0)
+        model = MatrixFactorization.create(30, 20, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0)
+        model.initialize()
+        optimizer = make_optimizer("adam", dict(learning_rate=0.05, lr_scheduler=mx.lr_scheduler.FactorScheduler(
+            step=1, factor=0.8), **extra))
+        trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
+        assert mf_adam_steps_reason(model, optimizer, [mx.cpu()]) is None
+        step = FusedMFAdamSteps(model, select_objective(model, [mx.cpu()]))
+        if together:
+            losses = step.run_steps([[b] for b in batches], trainer).asnumpy()
+        else:
+            losses = np.concatenate([GradientStep.__call__(step, [[mx.nd.array(a, dtype=a.dtype) for a in b]],
+                                                           trainer)[0].asnumpy() for b in batches])
+        states = {i: [s.asnumpy() for s in trainer._updaters[0].states[i]] for i in trainer._updaters[0].states}
+        results.append((losses, {k: p.data().asnumpy() for k, p in model._collect_params_with_prefix().items()},
+                        states, dict(trainer.optimizer._index_update_count), trainer.optimizer.num_update))
+    (losses, params, states, counts, updates), (losses1, params1, states1, counts1, updates1) = results
+    np.testing.assert_allclose(losses, losses1, rtol=1e-5, atol=1e-6)
+    for key in params1:
+        np.testing.assert_allclose(params[key], params1[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    for i in states1:
+        for a, b in zip(states[i], states1[i]):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert counts == counts1 and updates == updates1 == 4
+
+
+def test_the_multi_step_kernel_is_chosen_only_where_it_makes_those_steps(caplog):
+    """Another optimizer, dense gradients, two devices, parameter servers or a subclass that overrides the
+    forward: one step at a time, and the log says why."""
+    import logging
+    from zoo.fastpath import FusedMFAdamSteps, make_optimizer, select_step
+
+    class Shifted(MatrixFactorization):
+        def hybrid_forward(self, F, users, items, *rest):
+            return super().hybrid_forward(F, users, items, *rest) + 1
+
+    def model(cls=MatrixFactorization, **kwargs):
+        m = cls.create(30, 20, dim=4, mean_rating=3.0, **kwargs)
+        m.initialize()
+        return m
+    adam = make_optimizer("adam", {"learning_rate": 0.01})
+    assert isinstance(select_step(model(), [mx.cpu()], adam, steps_per_call=8), FusedMFAdamSteps)
+    assert not isinstance(select_step(model(), [mx.cpu()], adam), FusedMFAdamSteps)  # one a call: no need
+    cases = [(model(), [mx.cpu()], make_optimizer("sgd", {"learning_rate": 0.01}), {}, "not zoo's Adam"),
+             (model(sparse_grad=False), [mx.cpu()], adam, {}, "dense gradients"),
+             (model(), [mx.cpu(0), mx.cpu(1)], adam, {}, "2 devices"),
+             (model(), [mx.cpu()], adam, {"on_servers": True}, "parameter servers"),
+             (model(Shifted), [mx.cpu()], adam, {}, "Shifted overrides hybrid_forward")]
+    for m, devices, optimizer, kwargs, reason in cases:
+        with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
+            caplog.clear()
+            step = select_step(m, devices, optimizer, steps_per_call=8, **kwargs)
+        assert not isinstance(step, FusedMFAdamSteps) and reason in caplog.text, (reason, caplog.text)

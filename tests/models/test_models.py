@@ -365,3 +365,17 @@ def test_a_model_refuses_batches_of_another_kind_by_the_key(model, targets, data
     cfg = from_raw(raw)
     with pytest.raises(ValueError, match=message):
         build_model(cfg, build_dataset(cfg).meta)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_several_steps_a_call_end_with_the_metric_of_one(name, data_root, tmp_path):
+    """``train.steps_per_call=3`` hands the step three batches at once: biased MF with Adam takes them in one
+    kernel call (``FusedMFAdamSteps``), every other model one at a time; either way the run ends as with one
+    batch a call (Adam for the rating models, so that the kernel runs)."""
+    values = []
+    for k in (1, 3):
+        cfg, split, metric, _ = short_run(name, data_root, tmp_path, steps_per_call=k)
+        if name in ("mf", "mf_towers", "svdpp"):
+            cfg.optim.name, cfg.optim.lr = "adam", 0.01
+        values.append(train(cfg, str(tmp_path / ("k%d" % k)))[split][metric])
+    assert np.isfinite(values).all() and abs(values[0] - values[1]) <= 1e-5, values

@@ -144,12 +144,22 @@ class SVDpp(MatrixFactorization):
 
     input_names = ("users", "items", "rated", "rated_rows")
 
+    @dataclasses.dataclass
+    class Config(MatrixFactorization.Config):
+        CHECKS = {**MatrixFactorization.Config.CHECKS, "implicit_lr_mult": at_least(0.0)}
+        name: str = "svdpp"
+        # the rated items' table learns at this multiple of optim.lr (Surprise's lr_yj against lr_all): slower
+        # than the rest, SVD++ starts as MF and takes from the implicit feedback what the validation rewards
+        implicit_lr_mult: float = 1.0
+
     @classmethod
     def from_config(cls, cfg, meta):
         if not meta.get("implicit"):
             raise ValueError("model svdpp needs the users' rated items: set data.implicit: true")
-        mf = MatrixFactorization.from_config(cfg, meta)  # the parts, passed on to the SVD++ model
+        shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(MatrixFactorization.Config)}
+        mf = MatrixFactorization.from_config(MatrixFactorization.Config(**shared), meta)  # the parts, passed on
         user = ImplicitUserTower(mf.user_tower, meta["num_items"], cfg.dim, cfg.init_scale, prefix="implicit_")
+        user.bag.weight.lr_mult = cfg.implicit_lr_mult
         return cls(user, mf.item_tower, mf.scorer, mf.user_bias, mf.item_bias, penalty=mf.penalty, prefix="svdpp_")
 
     @staticmethod

@@ -118,3 +118,19 @@ def sgns_sgd(center, context, negatives, center_table, context_table, lr, negati
     _nonempty(mx.nd, "zoo_sgns_sgd", center=center, context=context, negatives=negatives)
     return mx.nd.zoo_sgns_sgd(center, context, negatives, center_table, context_table, lr=lr,
                               negative_weight=negative_weight, clip_gradient=clip_gradient)
+
+
+def mf_adam_steps(users, items, ratings, hyper, rescale, *tables_and_moments, batch, reg=0.0, beta1=0.9,
+                  beta2=0.999, epsilon=1e-8, clip_gradient=-1.0):
+    """Biased MF's training steps with lazy Adam, ``batch`` examples a step, in one C++ call
+    (``zoo_mf_adam_steps``): each step's gradient of ``FusedTableLoss(reg)`` then Adam's update of the rows it used
+    and of the offset, as ``trainer.step`` with :class:`~zoo.ops.optimizers.FusedAdam` makes it. CPU only.
+
+    Inputs: ``users``, ``items`` ``(n,)`` int32; ``ratings`` ``(n,)``; ``hyper`` ``(steps, 5, 2)``: each step's
+    learning rate (Adam's bias correction included) and weight decay for the user table, item table, user bias,
+    item bias and offset; ``rescale`` ``(steps,)``; then those five parameters and the mean and variance of each,
+    updated in place. Returns each example's loss before its step, ``(n,)``."""
+    _require_ops()
+    _nonempty(mx.nd, "zoo_mf_adam_steps", users=users)
+    return mx.nd.zoo_mf_adam_steps(users, items, ratings, hyper, rescale, *tables_and_moments, batch=batch, reg=reg,
+                                   beta1=beta1, beta2=beta2, epsilon=epsilon, clip_gradient=clip_gradient)

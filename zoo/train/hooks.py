@@ -170,7 +170,7 @@ class StopOnNonFinite(Hook):
         self._checked = loop.step
 
     def after_step(self, loop):
-        if loop.step % self.every == 0:
+        if loop.step % self.every < loop.last_steps:  # a multiple of `every` reached (calls may take several)
             self._check(loop)
 
     def after_epoch(self, loop):
@@ -237,8 +237,8 @@ class ProgressBar(Hook):
         self._start = time.time()
 
     def after_step(self, loop):
-        self.bar.update(1)
-        if loop.step % self.every == 0:
+        self.bar.update(loop.last_steps)
+        if loop.step % self.every < loop.last_steps:
             rate = loop.samples / max(time.time() - self._start, 1e-9)
             self.bar.set_postfix(loss="%.4f" % loop.last_loss.mean().asscalar(), samples_s="%.3g" % rate)
 

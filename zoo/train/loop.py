@@ -115,10 +115,14 @@ class TrainLoop:
     devices : list of mx.Context
     epochs : int, the epoch count to reach
     hooks : list of :class:`Hook`
+    steps_per_call : int, batches handed to a step that takes several at once (``run_steps``, e.g. a fused
+        kernel: the same steps without Python's and the engine's cost for each); other steps take them one by one
     """
 
-    def __init__(self, model, objective, trainer, batches, devices, epochs, hooks=()):
+    def __init__(self, model, objective, trainer, batches, devices, epochs, hooks=(), steps_per_call=1):
         self.model, self.trainer, self.batches = model, trainer, batches
+        self.steps_per_call = max(1, int(steps_per_call))
+        self.last_steps = 1          # steps the last after_step covered
         self.train_step = objective if isinstance(objective, Step) else GradientStep(objective)
         self.devices, self.epochs, self.hooks = list(devices), epochs, list(hooks)
         self.epoch, self.step, self.stop = 0, 0, False
@@ -137,12 +141,16 @@ class TrainLoop:
                     self.samples, self.loss_sum = 0, mx.nd.zeros((1,), ctx=self.devices[0])
                 self.metrics = {}
                 self._call("before_epoch")
+                pending = []  # batches for one call of the step (steps_per_call of them)
                 for i, parts in enumerate(self.batches(self.epoch)):
                     if i < self.step_in_epoch:
                         continue  # trained before an interruption; batches repeat exactly, so skip them
-                    self.run_step(parts)
-                    self.step_in_epoch += 1
-                    self._call("after_step")
+                    pending.append(parts)
+                    if len(pending) == self.steps_per_call:
+                        self._run_call(pending)
+                        pending = []
+                if pending:
+                    self._run_call(pending)
                 # One host read per epoch, not per step: the device keeps running ahead of Python.
                 self.metrics["train.loss"] = self.loss_sum.asscalar() / max(self.samples, 1)
                 self.metrics["train.samples"] = self.samples
@@ -153,18 +161,39 @@ class TrainLoop:
             self._call("after_train")
         return self.metrics
 
+    def _run_call(self, calls):
+        """Steps on ``calls`` (a list of what :meth:`run_step` takes), each followed by the ``after_step`` hooks; a
+        step that makes several in one call (``run_steps``, e.g. a fused kernel) takes them together, the hooks
+        then running once with ``last_steps`` set to their number."""
+        losses = None
+        if len(calls) > 1 and hasattr(self.train_step, "run_steps") and all(len(p) == 1 for p in calls):
+            losses = self.train_step.run_steps(calls, self.trainer)  # None: it cannot take these together
+        if losses is None:
+            for parts in calls:
+                self.run_step(parts)
+                self.step_in_epoch += 1
+                self._call("after_step")
+            return
+        self._account([losses], len(calls))
+        self.step_in_epoch += len(calls)
+        self._call("after_step")
+
     def run_step(self, parts):
         """One step on ``parts``: a list of batches, the ``d``-th trained on device ``d``."""
         if len(parts) > len(self.devices):
             raise ValueError("a step has %d parts for %d devices" % (len(parts), len(self.devices)))
         loaded = [as_ndarrays(part, ctx, convert=to_ndarray) for part, ctx in zip(parts, self.devices)]
-        losses = self.train_step(loaded, self.trainer)
+        self._account(self.train_step(loaded, self.trainer), 1)
+
+    def _account(self, losses, steps):
+        """Count ``steps`` steps whose per-example losses are ``losses`` (one array a device)."""
         n = sum(loss.shape[0] for loss in losses)  # examples: one loss each (pairs, not images, for image pairs)
         for loss in losses:
             self.loss_sum += total(loss).as_in_context(self.devices[0])
         self.last_loss = losses[0]
         self.samples += n
-        self.step += 1
+        self.step += steps
+        self.last_steps = steps
         # Python runs ahead of the engine, preparing the next batches while this one trains, but by at most
         # RUN_AHEAD steps: each queued step holds its batch and buffers.
         self._queued.append(losses[0])
