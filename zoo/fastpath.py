@@ -312,8 +312,11 @@ def mf_adam_steps_reason(model, optimizer, devices):
     else why not."""
     if not isinstance(model, MatrixFactorization):
         return "no multi-step kernel for %s" % type(model).__name__
+    trained = [p.name for p in model.collect_params().values() if p.grad_req != "null"]
     return (mf_reason(model)
             or bare_tables(model.user_tower, model.item_tower, model.user_bias, model.item_bias)
+            or (None if len(trained) == 5 else "the trained parameters are not the four tables and the offset: %s"
+                % ", ".join(trained))
             or (None if model.user_tower.sparse_grad else "the tables have dense gradients (sparse_grad=false)")
             or (None if type(optimizer) is FusedAdam else "the optimizer is %s, not zoo's Adam"
                 % type(optimizer).__name__)
@@ -378,8 +381,9 @@ def make_optimizer(name, params, on_servers=False):
     """An ``mx.optimizer.Optimizer`` named ``name`` (any MXNet optimizer) with ``params`` (``learning_rate``,
     ``wd``, ``lr_scheduler``, ...), or zoo's ``rowwise_adagrad`` (:class:`~zoo.ops.optimizers.RowwiseAdaGrad`).
     ``adam`` and ``sgd`` are :class:`~zoo.ops.optimizers.FusedAdam` and :class:`~zoo.ops.optimizers.FusedSGD`
-    when zoo's C++ operators load: the same arithmetic, with lazy row updates in C++ (they hand anything else, e.g. a GPU array, to MXNet's update). Not ``on_servers``: the
-    parameter servers run MXNet's own optimizers. An unknown name lists the choices."""
+    when zoo's C++ operators load: the same arithmetic, with lazy row updates in C++ (they hand anything else,
+    e.g. a GPU array, to MXNet's update). Not ``on_servers``: the parameter servers run MXNet's own optimizers. An
+    unknown name lists the choices."""
     known = sorted(n for n in mx.optimizer.Optimizer.opt_registry if n != "test")  # "test" is MXNet's own
     if name.lower() not in known:
         raise ConfigError("optim.name: unknown optimizer %r; choose one of: %s" % (name, ", ".join(known)))

@@ -535,13 +535,16 @@ def test_the_multi_step_kernel_is_chosen_only_where_it_makes_those_steps(caplog)
         m.initialize()
         return m
     adam = make_optimizer("adam", {"learning_rate": 0.01})
+    frozen_bias = model()
+    frozen_bias.user_bias.embedding.weight.grad_req = "null"
     assert isinstance(select_step(model(), [mx.cpu()], adam, steps_per_call=8), FusedMFAdamSteps)
     assert not isinstance(select_step(model(), [mx.cpu()], adam), FusedMFAdamSteps)  # one a call: no need
     cases = [(model(), [mx.cpu()], make_optimizer("sgd", {"learning_rate": 0.01}), {}, "not zoo's Adam"),
              (model(sparse_grad=False), [mx.cpu()], adam, {}, "dense gradients"),
              (model(), [mx.cpu(0), mx.cpu(1)], adam, {}, "2 devices"),
              (model(), [mx.cpu()], adam, {"on_servers": True}, "parameter servers"),
-             (model(Shifted), [mx.cpu()], adam, {}, "Shifted overrides hybrid_forward")]
+             (model(Shifted), [mx.cpu()], adam, {}, "Shifted overrides hybrid_forward"),
+             (frozen_bias, [mx.cpu()], adam, {}, "the trained parameters are not")]
     for m, devices, optimizer, kwargs, reason in cases:
         with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
             caplog.clear()

@@ -203,7 +203,7 @@ def test_a_mid_epoch_resume_refuses_another_batch_size(tmp_path, ratings_dir):
             if loop.step == 3:
                 import signal
                 os.kill(os.getpid(), signal.SIGINT)
-    cfg, out = load_config(mf_config(tmp_path, ratings_dir, epochs=2)), str(tmp_path / "run")
+    cfg, out = load_config(mf_config(tmp_path, ratings_dir, epochs=2, steps_per_call=1)), str(tmp_path / "run")
     with pytest.raises(Interrupted):
         train(cfg, out, hooks=[StopAt()])
     assert read_checkpoint(os.path.join(out, "checkpoints", "last.npz"))[0]["loop"]["step_in_epoch"] == 4
@@ -223,7 +223,7 @@ def test_a_run_in_blocked_order_resumed_mid_epoch_ends_as_one_straight_run(tmp_p
                 import signal
                 os.kill(os.getpid(), signal.SIGINT)
     config = mf_config(tmp_path, ratings_dir, epochs=2)
-    overrides = ["data.order=blocks", "data.blocks=3"]
+    overrides = ["data.order=blocks", "data.blocks=3", "train.steps_per_call=1"]
     straight = train(load_config(config, overrides), str(tmp_path / "straight"))
     out = str(tmp_path / "resumed")
     with pytest.raises(Interrupted):
@@ -231,3 +231,25 @@ def test_a_run_in_blocked_order_resumed_mid_epoch_ends_as_one_straight_run(tmp_p
     assert run_tool(["tools/train.py", "--out", out, "--resume"]).returncode == 0
     resumed = json.loads(read(os.path.join(out, "results.json")))
     assert abs(resumed["test"]["rmse"] - straight["test"]["rmse"]) < 1e-6
+
+
+def test_a_run_of_several_steps_a_call_resumed_mid_epoch_ends_as_one_straight_run(tmp_path, ratings_dir):
+    """``train.steps_per_call=3`` with the fused MF Adam kernel: stopped after its second call (the signal of
+    step 3 is answered after the next call: 6 steps) and resumed with one step a call, the run ends as a straight run of one step a call: the kernel's steps, the
+    optimizer's moments and counts in the checkpoint, and the batches to skip agree."""
+    from zoo.train.loop import Hook, Interrupted
+
+    class StopAt(Hook):
+        def after_step(self, loop):
+            if loop.step == 3:
+                import signal
+                os.kill(os.getpid(), signal.SIGINT)
+    config = mf_config(tmp_path, ratings_dir, epochs=2, batch_size=64)
+    straight = train(load_config(config, ["train.steps_per_call=1"]), str(tmp_path / "straight"))
+    out = str(tmp_path / "resumed")
+    with pytest.raises(Interrupted):
+        train(load_config(config, ["train.steps_per_call=3"]), out, hooks=[StopAt()])
+    assert read_checkpoint(os.path.join(out, "checkpoints", "last.npz"))[0]["loop"]["step_in_epoch"] == 6
+    assert run_tool(["tools/train.py", "--out", out, "--resume", "train.steps_per_call=1"]).returncode == 0
+    resumed = json.loads(read(os.path.join(out, "results.json")))
+    assert abs(resumed["test"]["rmse"] - straight["test"]["rmse"]) < 1e-5, (resumed, straight)
