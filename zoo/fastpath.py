@@ -288,14 +288,23 @@ class FusedMFAdamSteps(GradientStep):
             if i not in updater.states:
                 updater.states[i] = optimizer.create_state_multi_precision(i, w)
                 updater.states_synced[i] = True
-        hyper, rescale = np.empty((len(items), 5, 2), np.float32), np.empty(len(items), np.float32)
+        hyper = np.empty((len(items), 5, 2), np.float32)
+        rescale = (trainer._scale / np.array(sizes, np.float64)).astype(np.float32)
         b1, b2 = optimizer.beta1, optimizer.beta2
-        for s, n in enumerate(sizes):  # each step's rates, as trainer.step would move the clock and the schedule
-            optimizer._update_count(index)
-            t = np.array([optimizer._index_update_count[i] for i in index], np.float64)
-            hyper[s, :, 0] = np.array(optimizer._get_lrs(index)) * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-            hyper[s, :, 1] = optimizer._get_wds(index)
-            rescale[s] = trainer._scale / n
+        counts = np.array([optimizer._index_update_count.get(i, optimizer.begin_num_update) for i in index])
+        if optimizer.lr_scheduler is None:  # constant rates: the steps differ only in Adam's bias correction
+            t = counts[None, :] + np.arange(1, len(items) + 1)[:, None]                       # (steps, 5)
+            hyper[:, :, 0] = np.array(optimizer._get_lrs(index)) * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            hyper[:, :, 1] = optimizer._get_wds(index)
+            for i, count in zip(index, counts):  # the clock, as trainer.step would move it
+                optimizer._index_update_count[i] = int(count) + len(items)
+            optimizer.num_update = max(optimizer.num_update, int(counts.max()) + len(items))
+        else:
+            for s in range(len(items)):  # each step's rates, as trainer.step moves the clock and the schedule
+                optimizer._update_count(index)
+                t = np.array([optimizer._index_update_count[i] for i in index], np.float64)
+                hyper[s, :, 0] = np.array(optimizer._get_lrs(index)) * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                hyper[s, :, 1] = optimizer._get_wds(index)
         optimizer.rescale_grad = float(rescale[-1])
         columns = [np.concatenate([item[0][k] for item in items]) for k in range(3)]
         users, items_, ratings = (to_ndarray(c.astype(t, copy=False), ctx)

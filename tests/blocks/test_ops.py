@@ -479,11 +479,12 @@ def test_rowwise_adagrad_trains_mf_by_name_and_refuses_weight_decay():
     assert losses[-1] < 0.5 * losses[0], (losses[0], losses[-1])
 
 
+@pytest.mark.parametrize("schedule", [True, False])
 @pytest.mark.parametrize("extra", [{}, {"wd": 0.01, "clip_gradient": 0.05}])
-def test_several_mf_adam_steps_in_one_call_are_the_steps_one_at_a_time(extra):
+def test_several_mf_adam_steps_in_one_call_are_the_steps_one_at_a_time(extra, schedule):
     """``FusedMFAdamSteps.run_steps`` on four batches (the last shorter) against ``GradientStep(FusedMF)`` and
-    ``trainer.step`` with zoo's Adam on each in turn: the same losses, parameters, moments and step counts, the
-    schedule moving once a step."""
+    ``trainer.step`` with zoo's Adam on each in turn: the same losses, parameters, moments and step counts, a
+    schedule moving once a step (or none: the rates then computed for all steps at once)."""
     from zoo.fastpath import FusedMFAdamSteps, make_optimizer, mf_adam_steps_reason
     from zoo.train.loop import GradientStep
     assert ops.load()
@@ -497,8 +498,9 @@ def test_several_mf_adam_steps_in_one_call_are_the_steps_one_at_a_time(extra):
         mx.random.seed(0)
         model = MatrixFactorization.create(30, 20, dim=8, reg=0.05, init_scale=0.3, mean_rating=3.0)
         model.initialize()
-        optimizer = make_optimizer("adam", dict(learning_rate=0.05, lr_scheduler=mx.lr_scheduler.FactorScheduler(
-            step=1, factor=0.8), **extra))
+        if schedule:
+            extra = dict(extra, lr_scheduler=mx.lr_scheduler.FactorScheduler(step=1, factor=0.8))
+        optimizer = make_optimizer("adam", dict(learning_rate=0.05, **extra))
         trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
         assert mf_adam_steps_reason(model, optimizer, [mx.cpu()]) is None
         step = FusedMFAdamSteps(model, select_objective(model, [mx.cpu()]))

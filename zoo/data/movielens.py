@@ -173,6 +173,7 @@ class MovieLens:
         self.items = self.item_map.index(items)
         self.ratings = ratings
         self.splits = {"train": train, "valid": valid, "test": test}
+        self._arrays = {}  # split -> its columns, made when first asked for
         for name in ("train", "test"):
             if not len(self.splits[name]):
                 raise DataError("the %s split of %s is empty: check data.test_ratio and data.split" % (
@@ -218,8 +219,15 @@ class MovieLens:
         return cls(**kwargs)
 
     def arrays(self, split):
-        idx = self.splits[split]
-        return self.users[idx], self.items[idx], self.ratings[idx]
+        """``(users, items, ratings)`` of a split; made once (every epoch asks for the training part's and the
+        validation part's), read-only."""
+        if split not in self._arrays:
+            idx = self.splits[split]
+            columns = self.users[idx], self.items[idx], self.ratings[idx]
+            for a in columns:
+                a.flags.writeable = False
+            self._arrays[split] = columns
+        return self._arrays[split]
 
     def inputs(self, users, items):
         """Model inputs for ``(users, items)``: with ``implicit``, the users' rows of rated items are added, a
