@@ -2,6 +2,8 @@
 #ifndef ZOO_OPS_COMMON_H_
 #define ZOO_OPS_COMMON_H_
 
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
@@ -30,6 +32,24 @@ inline float attr(const Attrs& attrs, const char* name, float fallback) {
 // g clipped to [-bound, bound], as mshadow's clip does it. Written with selects, which vectorize (std::fmin and
 // std::fmax, which must mind NaNs, compile to calls that keep the loop scalar).
 inline float clip_to(float g, float bound) { return g > bound ? bound : (g < -bound ? -bound : g); }
+
+// Adam's update of one row of d floats in place, w with its mean m and variance v, from the gradient g before
+// rescaling: the arithmetic of MXNet's adam_update (lazy_update applies it to the rows a gradient names):
+//   x = clip(rescale * g + wd * w, clip);  m = b1 m + (1 - b1) x;  v = b2 v + (1 - b2) x^2
+//   w -= lr m / (sqrt(v) + eps)
+struct Adam {
+  float b1, b2, eps, clip;  // clip < 0: none
+  inline void row(float* w, float* m, float* v, const float* g, int64_t d, float lr, float wd, float rescale) const {
+#pragma omp simd
+    for (int64_t k = 0; k < d; ++k) {
+      float x = rescale * g[k] + wd * w[k];
+      if (clip >= 0) x = clip_to(x, clip);
+      m[k] = b1 * m[k] + (1 - b1) * x;
+      v[k] = b2 * v[k] + (1 - b2) * x * x;
+      w[k] -= lr * m[k] / (std::sqrt(v[k]) + eps);
+    }
+  }
+};
 
 // Threads for an operator's parallel loops. MXNet runs operators on engine threads whose OpenMP default is one
 // thread, so the loops ask for this many explicitly: $OMP_NUM_THREADS when set, else every processor.

@@ -27,6 +27,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   const float scale = attr(attrs, "rescale_grad", 1), clip = attr(attrs, "clip_gradient", -1);
   const int64_t d = (*in)[0].shape[1], rows = grad->indices_len;
   const float* gdata = static_cast<const float*>(grad->data);
+  const Adam adam{b1, b2, eps, clip};
 #pragma omp parallel for num_threads(threads())
   for (int64_t j = 0; j < rows; ++j) {
     if (j + 4 < rows) {  // the rows are sorted but not contiguous: ask for the next ones' weight and moments
@@ -38,16 +39,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
       }
     }
     const int64_t row = grad->indices[j];
-    const float* gj = gdata + j * d;
-    float *wr = w + row * d, *mr = m + row * d, *vr = v + row * d;
-#pragma omp simd
-    for (int64_t k = 0; k < d; ++k) {
-      float g = scale * gj[k] + wd * wr[k];
-      if (clip >= 0) g = clip_to(g, clip);
-      mr[k] = b1 * mr[k] + (1 - b1) * g;
-      vr[k] = b2 * vr[k] + (1 - b2) * g * g;
-      wr[k] -= lr * mr[k] / (std::sqrt(vr[k]) + eps);
-    }
+    adam.row(w + row * d, m + row * d, v + row * d, gdata + j * d, d, lr, wd, scale);
   }
   (*out)[0].data<float>()[0] = static_cast<float>(rows);
   return MX_SUCCESS;

@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -35,22 +34,6 @@ using namespace zoo;  // lib_api's types, Attrs, attr
 namespace {  // each source file registers its own functions under these names
 
 enum { kUsers, kItems, kRatings, kHyper, kRescale, kP, kQ, kBu, kBi, kOffset, kMoments, kNumInputs = kMoments + 10 };
-
-struct Adam {
-  float b1, b2, eps, clip;
-  // One row of d floats: w, m, v in place; g the gradient before rescaling.
-  inline void row(float* w, float* m, float* v, const float* g, int64_t d, float lr, float wd,
-                  float rescale) const {
-#pragma omp simd
-    for (int64_t k = 0; k < d; ++k) {
-      float x = rescale * g[k] + wd * w[k];
-      if (clip >= 0) x = clip_to(x, clip);
-      m[k] = b1 * m[k] + (1 - b1) * x;
-      v[k] = b2 * v[k] + (1 - b2) * x * x;
-      w[k] -= lr * m[k] / (std::sqrt(v[k]) + eps);
-    }
-  }
-};
 
 // The rows one step uses on one side: slot[id] is the id's place among them (-1: unused), reset after the step.
 struct Side {
@@ -108,14 +91,8 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
                  << " steps";
     return MX_FAIL;
   }
-  for (auto [ids, table, what] : {std::make_tuple(users, kP, "user"), std::make_tuple(items, kQ, "item")}) {
-    const int64_t k = bad_id(ids, n, x[table].shape[0]);
-    if (k >= 0) {
-      MX_ERROR_MSG << "zoo_mf_adam_steps: " << what << " id " << ids[k] << " (example " << k << ") is outside [0, "
-                   << x[table].shape[0] << ")";
-      return MX_FAIL;
-    }
-  }
+  if (check_rating_ids("zoo_mf_adam_steps", users, items, n, x[kP].shape[0], x[kQ].shape[0]) != MX_SUCCESS)
+    return MX_FAIL;
   Side by_user(x[kP].shape[0], batch, d), by_item(x[kQ].shape[0], batch, d);
   for (int64_t s = 0; s < steps; ++s) {
     const float* h = hyper + s * 10;  // (lr, wd) of P, Q, bu, bi, offset

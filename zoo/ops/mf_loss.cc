@@ -13,7 +13,6 @@
 // backward pass reuses.
 #include <algorithm>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -45,14 +44,8 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   float *loss = (*out)[0].data<float>(), *e = (*out)[1].data<float>();
   const float reg = attr(attrs, "reg", 0);
   const int64_t n = x[kUsers].shape[0], d = x[kP].shape[1];
-  for (auto [ids, table, what] : {std::make_tuple(users, kP, "user"), std::make_tuple(items, kQ, "item")}) {
-    const int64_t k = bad_id(ids, n, x[table].shape[0]);
-    if (k >= 0) {
-      MX_ERROR_MSG << "zoo_mf_loss: " << what << " id " << ids[k] << " (example " << k << ") is outside [0, "
-                   << x[table].shape[0] << ")";
-      return MX_FAIL;
-    }
-  }
+  if (check_rating_ids("zoo_mf_loss", users, items, n, x[kP].shape[0], x[kQ].shape[0]) != MX_SUCCESS)
+    return MX_FAIL;
 #pragma omp parallel for num_threads(threads())
   for (int64_t k = 0; k < n; ++k) {
     if (k + kAhead < n) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "common.h"
@@ -24,6 +25,21 @@ inline int64_t bad_id(const int32_t* ids, int64_t n, int64_t num_rows) {
   for (int64_t k = 0; k < n; ++k)
     if (ids[k] < 0 || ids[k] >= num_rows) return k;
   return -1;
+}
+
+// MX_SUCCESS when every user id is a row of the user table and every item id one of the item table, else
+// MX_FAIL with the first bad id named (its example and the table's range) in op's message.
+inline MXReturnValue check_rating_ids(const char* op, const int32_t* users, const int32_t* items, int64_t n,
+                                      int64_t num_users, int64_t num_items) {
+  for (auto [ids, rows, what] :
+       {std::make_tuple(users, num_users, "user"), std::make_tuple(items, num_items, "item")}) {
+    const int64_t k = bad_id(ids, n, rows);
+    if (k >= 0) {
+      MX_ERROR_MSG << op << ": " << what << " id " << ids[k] << " (example " << k << ") is outside [0, " << rows << ")";
+      return MX_FAIL;
+    }
+  }
+  return MX_SUCCESS;
 }
 
 // The gradient contributions to one table, grouped by the row they go to (a counting sort): the rows used, in
