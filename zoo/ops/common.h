@@ -73,6 +73,17 @@ inline mxnet::ext::MXReturnValue float32_only(const char* op, std::vector<int>* 
   return mxnet::ext::MX_SUCCESS;
 }
 
+// inferSType of an operator whose inputs and outputs are all dense.
+inline MXReturnValue dense_only(const char* op, std::vector<int>* in, std::vector<int>* out) {
+  for (int t : *in)
+    if (t != mxnet::ext::kDefaultStorage) {
+      MX_ERROR_MSG << op << ": every input must be dense";
+      return MX_FAIL;
+    }
+  for (int& t : *out) t = mxnet::ext::kDefaultStorage;
+  return MX_SUCCESS;
+}
+
 // inferSType and inferShape of a lazy optimizer update: (weight, row_sparse grad, dense states...) of one
 // (rows, dim) shape, updated in place; the one output (1,) is the number of rows updated.
 inline MXReturnValue lazy_update_stype(const char* op, std::vector<int>* in, std::vector<int>* out) {

@@ -121,11 +121,7 @@ inline MXReturnValue ids_then_floats(const char* op, size_t num_ids, std::vector
 inline MXReturnValue table_gradients_stype(const char* op, size_t num_inputs, size_t first_table,
                                            size_t last_table, bool sparse, std::vector<int>* in,
                                            std::vector<int>* out) {
-  for (int t : *in)
-    if (t != mxnet::ext::kDefaultStorage) {
-      MX_ERROR_MSG << op << ": every input must be dense";
-      return MX_FAIL;
-    }
+  if (dense_only(op, in, out) != MX_SUCCESS) return MX_FAIL;
   const bool backward = in->size() != num_inputs;
   for (size_t k = 0; k < out->size(); ++k) {
     const bool table = backward && k >= first_table && k <= last_table;

@@ -120,13 +120,7 @@ MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<in
 }
 
 MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  for (int t : *in)
-    if (t != mxnet::ext::kDefaultStorage) {
-      MX_ERROR_MSG << "zoo_sgns_sgd: every input must be dense";
-      return MX_FAIL;
-    }
-  (*out)[0] = mxnet::ext::kDefaultStorage;
-  return MX_SUCCESS;
+  return dense_only("zoo_sgns_sgd", in, out);
 }
 
 MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
