@@ -101,6 +101,8 @@ class MovieLens:
     With ``implicit``, batches are ``(users, items, rated, ratings)``: ``rated`` a :class:`~zoo.rows.SharedRows`
     ``(batch, num_items)``, each user's training items weighted ``1 / sqrt(count)`` (SVD++'s implicit feedback),
     in CSR form, once a distinct user: a batch costs its distinct users' ratings, whatever the catalog's size.
+    Training batches come shuffled anew each epoch, or with ``order="blocks"`` in LIBMF's tile order
+    (:class:`~zoo.data.blocked.BlockedRatings`, ``blocks`` a side), which makes batches of large data sets cheaper.
     """
 
     task = "ratings"  # how the evaluation layer scores it: rating metrics
