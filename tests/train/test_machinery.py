@@ -131,3 +131,38 @@ def test_validation_every_n_epochs_and_patience_counts_validations(tmp_path):
     with open(tmp_path / "final-only" / "log.jsonl") as f:
         assert not any("valid.rmse" in e for e in map(json.loads, f))
     assert results["best_epoch"] == 3 and "rmse" in results["test"]
+
+
+def test_optimizer_state_round_trips_through_a_checkpoint_old_format_included(tmp_path):
+    """The optimizer's moments are stored as arrays beside a pickle of their layout; a checkpoint of the format
+    before (the whole state pickled, ``trainer``) still loads. Both give back Adam's moments and step counts."""
+    from zoo.models import MatrixFactorization
+    from zoo.train import checkpoint as ck
+
+    def trained():
+        mx.random.seed(0)
+        model = MatrixFactorization.create(20, 10, dim=4, mean_rating=3.0)
+        model.initialize()
+        trainer = gluon.Trainer(model.collect_params(), "adam", {"learning_rate": 0.1})
+        for _ in range(3):
+            with mx.autograd.record():
+                loss = model(mx.nd.array([1, 2, 3], dtype="int32"), mx.nd.array([4, 5, 6], dtype="int32")).sum()
+            loss.backward()
+            trainer.step(3)
+        return model, trainer
+    model, trainer = trained()
+    content = ck.checkpoint_content(model, trainer)
+    assert ck.TRAINER_BLOB in content and not any(k == "trainer" for k in content)
+    old = dict(ck.model_only(content), trainer=np.frombuffer(ck._trainer_bytes(trainer), dtype=np.uint8))
+    want = {i: [s.asnumpy() for s in state] for i, state in trainer._updaters[0].states.items()}
+    for name, stored in (("new.npz", content), ("old.npz", old)):
+        ck.write_content(str(tmp_path / name), stored)
+        fresh, fresh_trainer = trained()
+        fresh_trainer._updaters[0].states = {}
+        load_checkpoint(str(tmp_path / name), fresh, fresh_trainer)
+        got = fresh_trainer._updaters[0].states
+        assert sorted(got) == sorted(want), name
+        for i in want:
+            for a, b in zip(got[i], want[i]):
+                np.testing.assert_array_equal(a.asnumpy(), b)
+        assert fresh_trainer.optimizer._index_update_count == trainer.optimizer._index_update_count
