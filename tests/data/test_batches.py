@@ -47,7 +47,8 @@ def test_random_draws_are_the_same_for_any_thread_count():
     code = ("import numpy as np; from zoo.ops import arrays; r = np.random.default_rng(3); "
             "print(arrays.permutation(100_000, r)[:5].tolist(), "
             "arrays.alias_sample(np.linspace(0, 1, 7), np.arange(7, dtype=np.int32)[::-1].copy(), 50_000, r)"
-            "[-5:].tolist(), arrays.grouped_positions(np.arange(90_000, dtype=np.int32) % 300, 300, r)[0][:5].tolist())")
+            "[-5:].tolist(), "
+            "arrays.grouped_positions(np.arange(90_000, dtype=np.int32) % 300, 300, r)[0][:5].tolist())")
     outputs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env=dict(os.environ, OMP_NUM_THREADS=str(n))).stdout for n in (1, 2, 3)]
     assert outputs[0] and outputs[0] == outputs[1] == outputs[2]

@@ -235,8 +235,9 @@ def test_a_run_in_blocked_order_resumed_mid_epoch_ends_as_one_straight_run(tmp_p
 
 def test_a_run_of_several_steps_a_call_resumed_mid_epoch_ends_as_one_straight_run(tmp_path, ratings_dir):
     """``train.steps_per_call=3`` with the fused MF Adam kernel: stopped after its second call (the signal of
-    step 3 is answered after the next call: 6 steps) and resumed with one step a call, the run ends as a straight run of one step a call: the kernel's steps, the
-    optimizer's moments and counts in the checkpoint, and the batches to skip agree."""
+    step 3 is answered after the next call: 6 steps) and resumed with one step a call, the run ends as a straight
+    run of one step a call: the kernel's steps, the optimizer's moments and counts in the checkpoint, and the
+    batches to skip agree."""
     from zoo.train.loop import Hook, Interrupted
 
     class StopAt(Hook):

@@ -30,7 +30,7 @@ class BlockedRatings:
         Seeds the blocks and the order within tiles (fixed for the run, as LIBMF's); epochs differ in tile order.
     """
 
-    def __init__(self, arrays, users, items, num_users, num_items, blocks=32, seed=0):
+    def __init__(self, arrays, users, items, num_users, num_items, blocks=16, seed=0):
         from ..ops.arrays import grouped_positions, scatter  # imports mxnet, which the data modules do without
         if int(blocks) < 1:
             raise ValueError("blocks must be at least 1, got %r" % (blocks,))
@@ -56,7 +56,7 @@ class BlockedRatings:
         b = self.blocks
         user_blocks, item_blocks = rng.permutation(b), rng.permutation(b)
         rounds = []
-        for shift in rng.permutation(b):  # round `shift`: user block user_blocks[j] with item block item_blocks[j + shift]
+        for shift in rng.permutation(b):  # a round: user block user_blocks[j] with item_blocks[(j + shift) % b]
             j = rng.permutation(b)
             rounds.append(user_blocks[j] * b + item_blocks[(j + shift) % b])
         return np.concatenate(rounds)
