@@ -195,3 +195,16 @@ def test_split_batch_gives_self_contained_parts(tmp_path, pairs_per_image):
     np.testing.assert_array_equal(np.concatenate([g[2] for g in got]), target)
     for part_images, part_left, part_right, _ in parts:  # no image a part does not use
         assert set(np.concatenate([part_left, part_right])) == set(range(len(part_images)))
+
+
+def test_rotation_turns_images_about_their_centre():
+    from zoo.data.augment import rotate, rotate_by
+    rng = np.random.default_rng(0)
+    x = rng.random((3, 2, 7, 7)).astype(np.float32)
+    np.testing.assert_allclose(rotate_by(x, [0, 0, 0]), x, atol=1e-6)
+    np.testing.assert_allclose(rotate_by(x, [90, 90, 90]), np.rot90(x, 1, axes=(2, 3)), atol=1e-5)
+    np.testing.assert_allclose(rotate_by(x, [-90, 180, 90])[1], np.rot90(x[1], 2, axes=(1, 2)), atol=1e-5)
+    half = rotate_by(x, [45, 45, 45])
+    assert half[:, :, 0, 0].max() == 0 and np.abs(half[:, :, 3, 3] - x[:, :, 3, 3]).max() < 1e-6  # corners empty
+    turned = rotate(x, 20, rng)
+    assert turned.shape == x.shape and turned.dtype == np.float32 and not np.allclose(turned, x)

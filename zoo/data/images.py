@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config import NON_NEGATIVE, POSITIVE, between, one_of
 from ..registry import DATASETS
+from . import augment
 from .batches import split_rows
 from .download import DataError, data_folder, download
 from .idx import read_idx
@@ -162,7 +163,7 @@ class ImagePairs:
                   "positive_share": between(0, 1), "pairs_per_epoch": NON_NEGATIVE,
                   "valid_ratio": between(0, 1, high_open=True),
                   "test_ratio": between(0, 1, low_open=True, high_open=True), "eval_pairs": POSITIVE,
-                  "shift": NON_NEGATIVE, "pairs_per_image": NON_NEGATIVE,
+                  "shift": NON_NEGATIVE, "rotate": between(0, 180), "pairs_per_image": NON_NEGATIVE,
                   "targets": one_of("pairs", "classes", "instances")}
         name: str = "images"
         source: str = "idx"           # idx, folder or pairs
@@ -177,6 +178,7 @@ class ImagePairs:
         test_ratio: float = 0.2       # folder and pairs sources (idx files come split)
         eval_pairs: int = 10000
         shift: int = 0                # training images move by up to this many pixels (augmentation)
+        rotate: float = 0.0           # training images turn by up to this many degrees (augmentation)
         pairs_per_image: int = 0      # > 0: batches of distinct images, paired among themselves this many times
         targets: str = "pairs"        # pairs: (images, left, right, similarity); classes: (images, class number);
                                       # instances: (images, image number), each training image a class of its own
@@ -191,9 +193,11 @@ class ImagePairs:
 
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
                  positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
-                 pairs_per_image=0, targets="pairs", train_classes=(), test_classes=(), valid_classes=(), seed=0):
+                 pairs_per_image=0, targets="pairs", train_classes=(), test_classes=(), valid_classes=(), seed=0,
+                 rotate=0.0):
         root = data_folder(root, variant)
         self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
+        self.rotate = rotate
         self.pairs_per_image = pairs_per_image
         rng = np.random.default_rng(seed)
         self.pairs, names = None, None
@@ -304,12 +308,12 @@ class ImagePairs:
         if shuffle:
             perm = rng.permutation(len(a))
             a, b, target = a[perm], b[perm], target[perm]
-        shift = self.shift if split == "train" else 0
+        shift, turn = (self.shift, self.rotate) if split == "train" else (0, 0)
         for start in range(0, len(a), batch_size):
             s = slice(start, start + batch_size)
             m = len(target[s])
             rows = np.arange(m, dtype=np.int32)
-            yield self.pixels(np.concatenate([a[s], b[s]]), shift, rng), rows, rows + m, target[s]
+            yield self.pixels(np.concatenate([a[s], b[s]]), shift, rng, turn), rows, rows + m, target[s]
 
     @staticmethod
     def split_batch(batch, parts):
@@ -336,7 +340,7 @@ class ImagePairs:
         images = (rng.permutation(train) if shuffle else train)[:self.pairs_per_epoch]
         for start in range(0, len(images), batch_size):
             index = images[start:start + batch_size]
-            yield self.pixels(index, self.shift, rng), self.target_of[index]
+            yield self.pixels(index, self.shift, rng, self.rotate), self.target_of[index]
 
     def _image_batches(self, batch_size, rng):
         """Distinct images per batch, and pairs among them drawn from their labels (``pairs_per_image`` each)."""
@@ -345,12 +349,16 @@ class ImagePairs:
             index = images[start:start + batch_size]
             left, right, same = sample_pairs(self.labels[index], self.pairs_per_image * len(index),
                                              self.positive_share, rng)
-            yield (self.pixels(index, self.shift, rng), left.astype(np.int32), right.astype(np.int32), same)
+            yield (self.pixels(index, self.shift, rng, self.rotate), left.astype(np.int32), right.astype(np.int32),
+                   same)
 
-    def pixels(self, index, shift=0, rng=None):
-        """Images ``index`` as float32 in [0, 1]; with ``shift``, each moved by a random offset of up to ``shift``
-        pixels each way (zeros fill in)."""
+    def pixels(self, index, shift=0, rng=None, rotate=0.0):
+        """Images ``index`` as float32 in [0, 1]; with ``rotate``, each turned by a random angle of up to
+        ``rotate`` degrees either way (:func:`zoo.data.augment.rotate`); with ``shift``, each moved by a random
+        offset of up to ``shift`` pixels each way (zeros fill in)."""
         images = self.images[index].astype(np.float32) / 255.0
+        if rotate:
+            images = augment.rotate(images, rotate, rng)
         if not shift:
             return images
         n, _, h, w = images.shape
