@@ -238,3 +238,31 @@ def test_implicit_rows_are_each_users_training_items_weighted(ratings_dir):
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(ds.ratings)))
     with pytest.raises(DataError, match="data.fold=4: choose a fold from 1 to data.folds=3"):
         MovieLens(root=ratings_dir, split="kfold", folds=3, fold=4)
+
+
+def test_a_large_ratings_file_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    """Files of at least MIN_BYTES are kept in $ZOO_CACHE/parsed by content: the second read gives the same
+    columns without parsing, a changed file is parsed anew, and a cache that cannot be written is passed over."""
+    from zoo.data import parsed
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(parsed, "MIN_BYTES", 1)
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    root = write_ratings_csv(str(folder), *low_rank_ratings(num_users=30, num_items=20, density=0.5, seed=1))
+    path = os.path.join(root, "ratings.csv")
+    calls = []
+    real = movielens.read_columns
+    monkeypatch.setattr(movielens, "read_columns", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = movielens.read_ratings(path, "ml-latest-small")
+    again = movielens.read_ratings(path, "ml-latest-small")
+    assert len(calls) == 1 and len(os.listdir(tmp_path / "cache" / "parsed")) == 1
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+    assert isinstance(again[4], int)
+    with open(path, "a") as f:
+        f.write("1,1,4.0,5\n")
+    assert len(movielens.read_ratings(path, "ml-latest-small")[0]) == len(first[0]) + 1 and len(calls) == 2
+    (tmp_path / "blocked").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "blocked"))
+    assert len(movielens.read_ratings(path, "ml-latest-small")[0]) == len(first[0]) + 1 and len(calls) == 3

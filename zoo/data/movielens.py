@@ -20,6 +20,7 @@ from .blocked import BlockedRatings
 from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
+from .parsed import cached
 from .positives import entries, implicit_feedback, positives, weighted_rows
 from .splits import kfold_split, random_split, temporal_split
 
@@ -64,13 +65,18 @@ def fetch(variant, root):
 
 
 def read_ratings(path, variant, skip_bad_lines=False):
-    """Columns of a ratings file: ``(user_raw, item_raw, rating, timestamp, n_skipped)``."""
+    """Columns of a ratings file: ``(user_raw, item_raw, rating, timestamp, n_skipped)``; a large file is parsed
+    once and then read from the cache (:mod:`zoo.data.parsed`)."""
     spec = VARIANTS[variant]
     lo, hi = spec.rating_range
-    table, skipped, ids = read_columns(path, spec.sep, 4, header=spec.header, skip_bad_lines=skip_bad_lines,
-                                       int_cols=(0, 1), checks={
-        2: (lambda r: (r >= lo) & (r <= hi), "outside the rating range %g..%g" % (lo, hi))})
-    return ids[:, 0], ids[:, 1], table[:, 2].astype(np.float32), table[:, 3].astype(np.int64), skipped
+
+    def parse():
+        table, skipped, ids = read_columns(path, spec.sep, 4, header=spec.header, skip_bad_lines=skip_bad_lines,
+                                           int_cols=(0, 1), checks={
+            2: (lambda r: (r >= lo) & (r <= hi), "outside the rating range %g..%g" % (lo, hi))})
+        return ids[:, 0], ids[:, 1], table[:, 2].astype(np.float32), table[:, 3].astype(np.int64), skipped
+    users, items, ratings, times, skipped = cached(path, "movielens ratings %s %s" % (variant, skip_bad_lines), parse)
+    return users, items, ratings, times, int(skipped)
 
 
 def read_titles(root, variant):
