@@ -311,7 +311,8 @@ class FusedMFAdamSteps(GradientStep):
                                   for c, t in zip(columns, ("int32", "int32", "float32")))
         moments = [m for i in index for m in updater.states[i]]
         clip = -1.0 if optimizer.clip_gradient is None else optimizer.clip_gradient
-        return mf_adam_steps(users, items_, ratings, mx.nd.array(hyper, ctx), mx.nd.array(rescale, ctx),
+        # to_ndarray, not mx.nd.array, which would wait for the steps already queued
+        return mf_adam_steps(users, items_, ratings, to_ndarray(hyper, ctx), to_ndarray(rescale, ctx),
                              *weights, *moments, batch=sizes[0], reg=self.reg, beta1=optimizer.beta1,
                              beta2=optimizer.beta2, epsilon=optimizer.epsilon, clip_gradient=clip)
 
