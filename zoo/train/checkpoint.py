@@ -182,23 +182,23 @@ def _trainer_content(trainer):
     if trainer._params_to_init:
         trainer._init_params()
     updater = trainer._updaters[0]
+
+    def dense(x):  # only dense NDArrays (in tuples or lists, or None) are kept as arrays
+        if isinstance(x, mx.nd.NDArray):
+            return x.stype == "default"
+        return all(dense(v) for v in x) if isinstance(x, (tuple, list)) else True
+    if trainer._update_on_kvstore or not all(dense(s) for s in updater.states.values()):
+        return {"trainer": np.frombuffer(_trainer_bytes(trainer), dtype=np.uint8)}
     arrays = {}
 
     def layout(x, key):
         if isinstance(x, mx.nd.NDArray):
-            if x.stype != "default":
-                raise TypeError("a sparse state")
             arrays[TRAINER_STATE + key] = x.asnumpy()
             return _StateArray(key)
         if isinstance(x, (tuple, list)):
             return type(x)(layout(v, "%s.%d" % (key, i)) for i, v in enumerate(x))
         return x
-    try:
-        if trainer._update_on_kvstore:
-            raise TypeError("states on the kvstore")
-        states = {index: layout(state, str(index)) for index, state in updater.states.items()}
-    except TypeError:
-        return {"trainer": np.frombuffer(_trainer_bytes(trainer), dtype=np.uint8)}
+    states = {index: layout(state, str(index)) for index, state in updater.states.items()}
     arrays[TRAINER_BLOB] = np.frombuffer(pickle.dumps((states, updater.optimizer)), dtype=np.uint8)
     return arrays
 
