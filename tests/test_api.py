@@ -9,7 +9,7 @@ from zoo.pipeline import train
 
 
 def test_build_and_list_models():
-    assert zoo.list_models() == ["mf", "proxy_cnn", "ranking_mf", "siamese_cnn", "skipgram", "svdpp"]
+    assert zoo.list_models() == ["metric_cnn", "mf", "proxy_cnn", "ranking_mf", "siamese_cnn", "skipgram", "svdpp"]
     mf = zoo.build_model("mf", num_users=5, num_items=6, dim=3)
     mf.initialize()
     assert mf(mx.nd.array([0, 1]), mx.nd.array([2, 3])).shape == (2,)
@@ -17,7 +17,7 @@ def test_build_and_list_models():
     assert isinstance(zoo.build_model("skipgram", vocab_size=10, dim=4), zoo.models.SkipGram)
     assert isinstance(zoo.build_model("proxy_cnn", num_classes=5, dim=8, channels=[4]), zoo.models.ProxyNet)
     assert zoo.build_model("ranking_mf", num_users=5, num_items=6, dim=3).num_items == 6
-    with pytest.raises(KeyError, match="choose one of: mf, proxy_cnn, ranking_mf, siamese_cnn, skipgram, svdpp"):
+    with pytest.raises(KeyError, match="choose one of: metric_cnn, mf, proxy_cnn, ranking_mf, siamese_cnn, skipgram, svdpp"):
         zoo.build_model("nope")
 
 

@@ -81,6 +81,10 @@ TINY = {
         "model": {"name": "proxy_cnn", "dim": 8, "channels": [4, 8], "margin": 0.1},
         "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2, "targets": "classes",
                  "train_classes": [0, 1]}},
+    # in-batch pairs: the multi-similarity loss over the pairs its miner keeps
+    "metric_cnn": lambda root: {
+        "model": {"name": "metric_cnn", "dim": 8, "channels": [4, 8]},
+        "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2, "targets": "relations"}},
     "siamese_cnn_two_towers": lambda root: {
         "model": {"name": "siamese_cnn", "dim": 8, "channels": [4], "shared": False, "loss": "contrastive"},
         "data": {"name": "images", "root": root + "/digits", "valid_ratio": 0.2}},
@@ -288,7 +292,7 @@ FINAL_METRIC = {"ranking_mf": ("test", "ndcg@5", 1e-4), "ranking_mf_history": ("
                 "skipgram": ("wordsim353", "spearman", 1e-4), "skipgram_shared": ("wordsim353", "spearman", 1e-4),
                 "skipgram_per_example": ("wordsim353", "spearman", 1e-4),
                 "siamese_cnn": ("test", "recall@1", 0.1), "siamese_cnn_in_batch_pairs": ("test", "recall@1", 0.1),
-                "proxy_cnn": ("test", "recall@1", 0.1),
+                "proxy_cnn": ("test", "recall@1", 0.1), "metric_cnn": ("test", "recall@1", 0.1),
                 "siamese_cnn_two_towers": ("test", "recall@1", 0.1)}
 
 
@@ -304,7 +308,7 @@ def short_run(name, data_root, tmp_path, **train):
         optim = {"name": "sgd", "lr": 3.2 if name.endswith("shared") else 12.8}
         if raw.get("optim", {}).get("per_example"):
             optim = dict(raw["optim"], lr=12.8 / batch_size)  # the same step a pair
-    if name.startswith(("siamese", "proxy")):
+    if name.startswith(("siamese", "proxy", "metric")):
         epochs, optim = 4, {"name": "adam", "lr": 0.01}
     train = {k: v for k, v in train.items() if v is not None}
     raw.update(train=dict({"epochs": epochs, "batch_size": batch_size, "progress": False}, **train), optim=optim)
@@ -340,7 +344,7 @@ def test_an_interrupted_and_resumed_run_ends_like_an_uninterrupted_one(name, dat
     """Interrupted inside its first epoch and resumed, every model ends with the results of a run that was never
     stopped: the parameters, the optimizer state, the hooks' state and the batches to skip all come back."""
     # batches of 8 image pairs or images, so that the first epoch has more than 3 steps
-    images = name.startswith(("siamese", "proxy"))
+    images = name.startswith(("siamese", "proxy", "metric"))
     cfg, split, metric, _ = short_run(name, data_root, tmp_path, batch_size=8 if images else None)
     straight = train(cfg, str(tmp_path / "straight"))
     with pytest.raises(Interrupted):
@@ -357,6 +361,7 @@ def test_an_interrupted_and_resumed_run_ends_like_an_uninterrupted_one(name, dat
     ("svdpp", None, {"implicit": False}, "set data.implicit: true"),
     ("siamese_cnn", "classes", {}, "siamese_cnn learns from image pairs: set data.targets: pairs"),
     ("proxy_cnn", "pairs", {}, "proxy_cnn learns from image classes: set data.targets: classes"),
+    ("metric_cnn", "classes", {}, "metric_cnn learns from the pairs inside a batch: set data.targets: relations"),
 ])
 def test_a_model_refuses_batches_of_another_kind_by_the_key(model, targets, data, message, data_root):
     """Each model names the data key that gives it the batches it needs, instead of failing on their shapes."""

@@ -2,13 +2,15 @@
 turn scores into a per-example training signal. Blocks know no config and no fused kernel (see
 :mod:`zoo.fastpath`)."""
 from .towers import ConvTower, EmbeddingBag, EmbeddingTower
-from .scorers import CandidateScorer, DotScorer, PairwiseCandidateScorer, ProxyScorer
+from .scorers import AllPairsScorer, CandidateScorer, DotScorer, PairwiseCandidateScorer, ProxyScorer
 from .losses import (BPRLoss, ContrastiveLoss, EmbeddingPenalty, LogisticPairLoss, MultinomialLoss,
-                     NegativeSamplingLoss, NormSoftmaxLoss, SampledSoftmaxLoss, SquaredLoss)
+                     MultiSimilarityLoss, NegativeSamplingLoss, NormSoftmaxLoss, SampledSoftmaxLoss, SquaredLoss)
+from .mining import AllPairs, MultiSimilarityMiner
 from .sparse import RowSparseEmbedding, dense_table, hybridize_dense, row_sparse_tables
 
-__all__ = ["EmbeddingTower", "EmbeddingBag", "ConvTower", "DotScorer", "CandidateScorer", "PairwiseCandidateScorer",
-           "ProxyScorer",
+__all__ = ["EmbeddingTower", "EmbeddingBag", "ConvTower", "DotScorer", "AllPairsScorer", "CandidateScorer",
+           "PairwiseCandidateScorer", "ProxyScorer",
            "SquaredLoss", "EmbeddingPenalty", "NegativeSamplingLoss", "MultinomialLoss", "BPRLoss",
-           "SampledSoftmaxLoss", "LogisticPairLoss", "ContrastiveLoss", "NormSoftmaxLoss",
+           "SampledSoftmaxLoss", "LogisticPairLoss", "ContrastiveLoss", "NormSoftmaxLoss", "MultiSimilarityLoss",
+           "AllPairs", "MultiSimilarityMiner",
            "RowSparseEmbedding", "row_sparse_tables", "hybridize_dense", "dense_table"]

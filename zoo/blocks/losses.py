@@ -1,6 +1,7 @@
 """Losses: each returns one value per example, shape ``(batch,)``; the loop sums them."""
 from mxnet.gluon.loss import Loss
 
+from .mining import AllPairs, masked_max
 from .rowsum import row_sum
 
 
@@ -169,3 +170,40 @@ class NormSoftmaxLoss(Loss):
             true = F.broadcast_equal(F.reshape(F.contrib.arange_like(scores, axis=1), shape=(1, -1)), labels)
             scores = scores - self.margin * true
         return -F.pick(F.log_softmax(self.scale * scores, axis=1), labels, axis=1)
+
+
+def log_one_plus_sum_exp(F, x, mask):
+    """``log(1 + sum_k mask[:, k] * exp(x[:, k]))`` row-wise, computed without overflow (the largest term
+    factored out) and with no gradient reaching the entries ``mask`` leaves out. Output: ``(rows,)``."""
+    x = F.where(mask, x, F.ones_like(x) * -1e4)                   # left-out entries: exp gives exactly 0
+    top = F.stop_gradient(F.relu(masked_max(F, x, mask)))         # (rows,), >= 0: the "1" is exp(0)
+    shifted = F.exp(F.broadcast_sub(x, F.reshape(top, shape=(-1, 1))))
+    return top + F.log(F.exp(-top) + F.sum(shifted, axis=1))
+
+
+class MultiSimilarityLoss(Loss):
+    """The multi-similarity loss (Wang et al., 2019, as pytorch-metric-learning computes it) over a batch's
+    pairs, one value per anchor ``i``:
+
+    ``1/alpha * log(1 + sum_{k in P_i} exp(-alpha (s_ik - base))) + 1/beta * log(1 + sum_{k in N_i} exp(beta
+    (s_ik - base)))``
+
+    where ``P_i`` and ``N_i`` are the positive and negative pairs of the anchor that ``miner`` keeps (all of them
+    with :class:`~zoo.blocks.AllPairs`, the default; :class:`~zoo.blocks.MultiSimilarityMiner` keeps the hard
+    ones). An anchor whose pairs are all left out adds 0; the loop averages over all anchors.
+
+    Inputs: ``sim`` ``(anchors, n)`` (cosines, e.g. from :class:`~zoo.blocks.AllPairsScorer`) and ``relations``
+    ``(anchors, n)`` (1 positive, 0 negative, -1 ignored). Output: ``(anchors,)``.
+    """
+
+    def __init__(self, alpha=2.0, beta=50.0, base=0.5, miner=None, batch_axis=0, **kwargs):
+        super().__init__(None, batch_axis, **kwargs)
+        self.alpha, self.beta, self.base = alpha, beta, base
+        with self.name_scope():
+            self.miner = miner if miner is not None else AllPairs()
+
+    def hybrid_forward(self, F, sim, relations):
+        pos, neg = self.miner(sim, relations)
+        pull = log_one_plus_sum_exp(F, -self.alpha * (sim - self.base), pos) / self.alpha
+        push = log_one_plus_sum_exp(F, self.beta * (sim - self.base), neg) / self.beta
+        return pull + push

@@ -38,6 +38,17 @@ class DotScorer(HybridBlock):
         return score
 
 
+class AllPairsScorer(HybridBlock):
+    """Dot products of every row of ``a`` with every row of ``b``, e.g. a batch's anchor images against all of
+    its images (the in-batch pairs of metric-learning losses); with unit vectors, their cosines.
+
+    Inputs: ``a`` ``(m, dim)`` and ``b`` ``(n, dim)``. Output: ``(m, n)``.
+    """
+
+    def hybrid_forward(self, F, a, b):
+        return F.dot(a, b, transpose_b=True)
+
+
 class CandidateScorer(HybridBlock):
     """Dot products of each query with each of ``K`` candidates, as one ``FullyConnected`` (the candidate matrix
     is the weight), which runs through oneDNN on CPUs and is several times faster than ``batch_dot``.

@@ -132,6 +132,21 @@ def sample_pairs(labels, n, positive_share, rng):
     return anchors, np.where(same, positive, negative), same.astype(np.float32)
 
 
+def pair_relations(labels, images=None, same_class="positive"):
+    """Every image's relation to every image of a batch, float32 ``(n, n)``: 1 a positive pair, 0 a negative,
+    -1 no pair (an image with itself). Images of different labels are negatives; two of the same label are what
+    ``same_class`` says (``positive``, ``negative`` or ``ignore``), except two views of one image (the same
+    number in ``images``, when given), which are positives."""
+    labels = np.asarray(labels)
+    same = labels[:, None] == labels[None, :]
+    relations = np.where(same, {"positive": 1.0, "negative": 0.0, "ignore": -1.0}[same_class], 0.0)
+    if images is not None:
+        images = np.asarray(images)
+        relations[images[:, None] == images[None, :]] = 1.0
+    np.fill_diagonal(relations, -1)
+    return relations.astype(np.float32)
+
+
 @DATASETS.register("images")
 class ImagePairs:
     """Image pairs for similarity learning.
@@ -147,7 +162,12 @@ class ImagePairs:
     batch_size`` pairs drawn among them, so each image is embedded once for ``2k`` pairs on average. With
     ``targets="classes"`` (labelled sources, for proxy losses) batches are ``(images, classes)``: ``batch_size``
     training images and their class numbers int32 ``(n,)``, the training classes numbered from 0
-    (``meta["num_classes"]`` of them); ``targets="instances"`` numbers the training images instead.
+    (``meta["num_classes"]`` of them); ``targets="instances"`` numbers the training images instead. With
+    ``targets="relations"`` (labelled sources, for in-batch pair losses) they are ``(images, anchors,
+    relations)``: ``batch_size`` training images, each in ``views`` augmented copies (``n = views *
+    batch_size``), the anchors ``arange(n)`` int32 and every anchor's relation to every image float32 ``(n, n)``
+    (:func:`pair_relations`: two views of an image are positives, two images of a class what ``same_class``
+    says).
     :meth:`split_batch` cuts a batch into self-contained parts (each with the images its pairs use), one a device.
 
     ``train_classes`` / ``test_classes`` give the unseen-class protocol of metric learning: e.g. digits 0-4 to
@@ -164,7 +184,8 @@ class ImagePairs:
                   "valid_ratio": between(0, 1, high_open=True),
                   "test_ratio": between(0, 1, low_open=True, high_open=True), "eval_pairs": POSITIVE,
                   "shift": NON_NEGATIVE, "rotate": between(0, 180), "pairs_per_image": NON_NEGATIVE,
-                  "targets": one_of("pairs", "classes", "instances")}
+                  "targets": one_of("pairs", "classes", "instances", "relations"), "views": POSITIVE,
+                  "same_class": one_of("positive", "negative", "ignore")}
         name: str = "images"
         source: str = "idx"           # idx, folder or pairs
         variant: str = "mnist"        # idx downloads: mnist or fashion-mnist
@@ -181,7 +202,10 @@ class ImagePairs:
         rotate: float = 0.0           # training images turn by up to this many degrees (augmentation)
         pairs_per_image: int = 0      # > 0: batches of distinct images, paired among themselves this many times
         targets: str = "pairs"        # pairs: (images, left, right, similarity); classes: (images, class number);
-                                      # instances: (images, image number), each training image a class of its own
+                                      # instances: (images, image number), each training image a class of its own;
+                                      # relations: (images, anchors, same class or not), for in-batch pair losses
+        views: int = 1                # relations: augmented copies of each image in a batch (each other's positives)
+        same_class: str = "positive"  # relations: two images of a class are a positive, negative or ignored pair
         # The unseen-class protocol (labelled sources): train_classes to train and validate on, test_classes to
         # retrieve among (their test images); empty: every class. Labels (idx) or class folder names (folder).
         train_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
@@ -194,10 +218,10 @@ class ImagePairs:
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
                  positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
                  pairs_per_image=0, targets="pairs", train_classes=(), test_classes=(), valid_classes=(), seed=0,
-                 rotate=0.0):
+                 rotate=0.0, views=1, same_class="positive"):
         root = data_folder(root, variant)
         self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
-        self.rotate = rotate
+        self.rotate, self.views, self.same_class = rotate, views, same_class
         self.pairs_per_image = pairs_per_image
         rng = np.random.default_rng(seed)
         self.pairs, names = None, None
@@ -236,7 +260,7 @@ class ImagePairs:
                 raise DataError("data.targets=%s needs labelled images: the pairs source has none" % targets)
             # the training classes (or images) numbered 0..C-1, a proxy each, whichever labels they have
             self.target_of = np.full(len(self.images), -1, np.int32)
-            if targets == "classes":
+            if targets in ("classes", "relations"):
                 classes, number = np.unique(self.labels[train], return_inverse=True)
             else:
                 classes, number = train, np.arange(len(train))
@@ -315,12 +339,14 @@ class ImagePairs:
             rows = np.arange(m, dtype=np.int32)
             yield self.pixels(np.concatenate([a[s], b[s]]), shift, rng, turn), rows, rows + m, target[s]
 
-    @staticmethod
-    def split_batch(batch, parts):
+    def split_batch(self, batch, parts):
         """``parts`` self-contained sub-batches, one a device: the pairs in consecutive slices, each with the
         images its pairs use and its row numbers renumbered to them (images and their classes: consecutive
-        slices). The losses are those of the whole batch (BatchNorm's batch statistics, taken per part, are what
-        can differ)."""
+        slices; with ``targets="relations"``, every part all of the images and a slice of the anchors, so that
+        the parts' pairs and BatchNorm's statistics are those of the whole batch). The losses are those of the
+        whole batch (BatchNorm's batch statistics, taken per part, are what can differ)."""
+        if self.targets == "relations":
+            return split_rows(batch, parts, whole=(0,))
         if len(batch) == 2:
             return split_rows(batch, parts)
         images, left, right, target = batch
@@ -335,12 +361,17 @@ class ImagePairs:
 
     def _class_batches(self, batch_size, rng, shuffle):
         """``(images, class or image numbers int32)`` of the training images (``pairs_per_epoch`` of them an
-        epoch)."""
+        epoch), or ``(images, anchors, relations)``."""
         train = self.splits["train"]
         images = (rng.permutation(train) if shuffle else train)[:self.pairs_per_epoch]
         for start in range(0, len(images), batch_size):
             index = images[start:start + batch_size]
-            yield self.pixels(index, self.shift, rng, self.rotate), self.target_of[index]
+            if self.targets == "relations":
+                index = np.tile(index, self.views)  # each view augmented on its own
+                yield (self.pixels(index, self.shift, rng, self.rotate), np.arange(len(index), dtype=np.int32),
+                       pair_relations(self.target_of[index], index if self.views > 1 else None, self.same_class))
+            else:
+                yield self.pixels(index, self.shift, rng, self.rotate), self.target_of[index]
 
     def _image_batches(self, batch_size, rng):
         """Distinct images per batch, and pairs among them drawn from their labels (``pairs_per_image`` each)."""

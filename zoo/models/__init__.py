@@ -8,11 +8,12 @@ called once on a new run.
 :class:`Objective` turns these into the training loss.
 """
 from .mf import ImplicitUserTower, MatrixFactorization, SVDpp
+from .metric import InBatchMetricNet
 from .objective import Objective
 from .proxy import ProxyNet
 from .ranking import RankingMF
 from .siamese import SiameseNet
 from .skipgram import SkipGram
 
-__all__ = ["ImplicitUserTower", "MatrixFactorization", "Objective", "ProxyNet", "RankingMF", "SVDpp", "SiameseNet",
-           "SkipGram"]
+__all__ = ["ImplicitUserTower", "InBatchMetricNet", "MatrixFactorization", "Objective", "ProxyNet", "RankingMF",
+           "SVDpp", "SiameseNet", "SkipGram"]
