@@ -21,7 +21,7 @@ def batch(n=7, dim=5, classes=3, seed=0):
 def ms_miner_numpy(sim, rel, eps):
     pos, neg = np.zeros_like(sim), np.zeros_like(sim)
     for i in range(len(sim)):
-        ps = [k for k in range(sim.shape[1]) if rel[i, k] == 1]
+        ps = [k for k in range(sim.shape[1]) if rel[i, k] > 0]
         ns = [k for k in range(sim.shape[1]) if rel[i, k] == 0]
         for k in ps:
             if ns and sim[i, k] - eps < max(sim[i, j] for j in ns):
@@ -32,10 +32,13 @@ def ms_miner_numpy(sim, rel, eps):
     return pos, neg
 
 
-def ms_loss_numpy(sim, pos, neg, alpha, beta, base):
+def ms_loss_numpy(sim, pos, neg, alpha, beta, base, weight=None):
+    """Per anchor; a positive pair's term times its ``weight`` (1 when None)."""
+    weight = np.ones_like(sim) if weight is None else weight
     out = []
     for i in range(len(sim)):
-        pull = np.log1p(sum(np.exp(-alpha * (sim[i, k] - base)) for k in np.flatnonzero(pos[i]))) / alpha
+        pull = np.log1p(sum(weight[i, k] * np.exp(-alpha * (sim[i, k] - base)) for k in np.flatnonzero(pos[i])))
+        pull /= alpha
         push = np.log1p(sum(np.exp(beta * (sim[i, k] - base)) for k in np.flatnonzero(neg[i]))) / beta
         out.append(pull + push)
     return np.array(out)
@@ -68,13 +71,16 @@ def test_all_pairs_keeps_every_positive_and_every_negative():
     np.testing.assert_array_equal(neg.asnumpy(), rel == 0)
 
 
-@pytest.mark.parametrize("mined", [False, True])
-def test_multi_similarity_loss_and_its_gradient_against_numpy(hybridize, mined):
+@pytest.mark.parametrize("mined, weighted", [(False, False), (True, False), (True, True)])
+def test_multi_similarity_loss_and_its_gradient_against_numpy(hybridize, mined, weighted):
     """The loss per anchor and its gradient with respect to the similarities (by central differences of the
     numpy loss, the mined pairs held fixed), at pytorch-metric-learning's alpha 2, beta 50, base 0.5, where a
-    negative at cosine 1 gives exp(25): the sums must not overflow."""
+    negative at cosine 1 gives exp(25): the sums must not overflow. Weighted: positives of weight 0.3 (as
+    ``data.same_class_weight`` makes them) count 0.3 of a pair."""
     sim, rel = batch(n=9, seed=1)
     sim[0, np.flatnonzero(rel[0] == 0)[0]] = 1.0          # an extreme negative
+    if weighted:
+        rel[(rel == 1) & (np.arange(9)[:, None] % 2 == 0)] = 0.3
     alpha, beta, base = 2.0, 50.0, 0.5
     miner = MultiSimilarityMiner(0.1) if mined else AllPairs()
     loss = MultiSimilarityLoss(alpha, beta, base, miner)
@@ -85,16 +91,18 @@ def test_multi_similarity_loss_and_its_gradient_against_numpy(hybridize, mined):
     with mx.autograd.record():
         out = loss(x, mx.nd.array(rel))
     out.backward()
-    pos, neg = (m.astype(bool) for m in ms_miner_numpy(sim, rel, 0.1)) if mined else (rel == 1, rel == 0)
-    want = ms_loss_numpy(sim, pos, neg, alpha, beta, base)
+    pos, neg = (m.astype(bool) for m in ms_miner_numpy(sim, rel, 0.1)) if mined else (rel > 0, rel == 0)
+    weight = np.where(rel > 0, rel, 1.0)
+    assert not weighted or (weight[pos] == 0.3).any()
+    want = ms_loss_numpy(sim, pos, neg, alpha, beta, base, weight)
     np.testing.assert_allclose(out.asnumpy(), want, rtol=1e-5, atol=1e-6)
     grad, h = np.zeros_like(sim), 1e-6
     for i, k in zip(*np.nonzero(pos | neg)):
         up, down = sim.copy(), sim.copy()
         up[i, k] += h
         down[i, k] -= h
-        grad[i, k] = (ms_loss_numpy(up, pos, neg, alpha, beta, base).sum()
-                      - ms_loss_numpy(down, pos, neg, alpha, beta, base).sum()) / (2 * h)
+        grad[i, k] = (ms_loss_numpy(up, pos, neg, alpha, beta, base, weight).sum()
+                      - ms_loss_numpy(down, pos, neg, alpha, beta, base, weight).sum()) / (2 * h)
     np.testing.assert_allclose(x.grad.asnumpy(), grad, rtol=1e-3, atol=1e-5)
     assert np.isfinite(x.grad.asnumpy()).all() and (x.grad.asnumpy()[~(pos | neg)] == 0).all()
 

@@ -210,14 +210,17 @@ def test_rotation_turns_images_about_their_centre():
     assert turned.shape == x.shape and turned.dtype == np.float32 and not np.allclose(turned, x)
 
 
-@pytest.mark.parametrize("views, same_class", [(1, "positive"), (2, "ignore"), (3, "negative")])
+@pytest.mark.parametrize("views, same_class", [(1, "positive"), (2, "ignore"), (3, "negative"), (2, 0.25)])
 def test_relation_batches_pair_every_image_with_every_other(tmp_path, views, same_class):
     """``targets: relations``: ``batch_size`` images in ``views`` copies each, anchors ``arange(n)``, and
     relations that say positive for two views of one image, ``same_class`` for two images of a class, negative
     for two classes and nothing for an image with itself; split over devices, every part has every image and a
-    slice of the anchors with their rows of relations."""
+    slice of the anchors with their rows of relations. (A number: positives of that weight.)"""
     root = write_idx_set(tmp_path / "digits", n_train=100, n_test=20)
-    ds = ImagePairs(root=root, valid_ratio=0, targets="relations", views=views, same_class=same_class, shift=1)
+    weight = same_class if isinstance(same_class, float) else 1.0
+    same_class = "positive" if isinstance(same_class, float) else same_class
+    ds = ImagePairs(root=root, valid_ratio=0, targets="relations", views=views, same_class=same_class, shift=1,
+                    same_class_weight=weight)
     batches = list(ds.batches("train", 16, seed=1))
     assert sum(len(b[1]) for b in batches) == views * 100 and all(len(b[0]) == len(b[1]) for b in batches)
     images, anchors, relations = batches[0]
@@ -225,7 +228,7 @@ def test_relation_batches_pair_every_image_with_every_other(tmp_path, views, sam
     assert n == views * 16 and anchors.dtype == np.int32 and np.array_equal(anchors, np.arange(n))
     first = np.random.default_rng(1).permutation(ds.splits["train"])[:16]   # the epoch's first images, as drawn
     labels, image = ds.labels[np.tile(first, views)], np.tile(np.arange(16), views)
-    same_value = {"positive": 1, "negative": 0, "ignore": -1}[same_class]
+    same_value = {"positive": weight, "negative": 0, "ignore": -1}[same_class]
     for i in range(n):
         for k in range(n):
             want = (-1 if i == k else 1 if image[i] == image[k] else

@@ -235,3 +235,18 @@ def test_rank_memory_bench_scores_a_catalog_in_blocks(ratings_dir):
     real = bench_rank.eval_memory(ratings_dir, 0)                    # the shipped config's model on a file
     synthetic = bench_rank.eval_memory(ratings_dir, 0, num_users=2100, num_items=300, per_user=10)
     assert real["users"] > 0 and 2000 < synthetic["users"] <= 2100   # less those whose test draw was a training one
+
+
+def test_the_unseen_class_config_trains_and_retrieves(tmp_path):
+    """configs/image_similarity_unseen.yaml (in-batch pairs, two views, the multi-similarity miner), trained on
+    two of the synthetic digits' three classes, retrieves among the test images of all three."""
+    from conftest import write_idx_set
+    root = write_idx_set(tmp_path / "digits", n_train=400, n_test=150)
+    out = str(tmp_path / "run")
+    proc = run_tool(["tools/train.py", "--config", "configs/image_similarity_unseen.yaml", "--out", out,
+                     "data.root=%s" % root, "model.channels=[8, 16]", "model.dim=16", "train.epochs=3",
+                     "train.batch_size=32", "train.progress=false", "data.train_classes=[0, 1]",
+                     "data.valid_classes=[]", "data.test_classes=[]"])
+    assert proc.returncode == 0, proc.stderr
+    results = read_json(os.path.join(out, "results.json"))
+    assert results["test"]["recall@1"] > 0.8 and results["test"]["n"] == 150, results  # 3 classes: chance 1/3

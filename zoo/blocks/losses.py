@@ -192,8 +192,11 @@ class MultiSimilarityLoss(Loss):
     with :class:`~zoo.blocks.AllPairs`, the default; :class:`~zoo.blocks.MultiSimilarityMiner` keeps the hard
     ones). An anchor whose pairs are all left out adds 0; the loop averages over all anchors.
 
+    A positive of weight ``w`` in (0, 1] (its relation) counts ``w`` of a pair: its term in the first sum is
+    multiplied by ``w``.
+
     Inputs: ``sim`` ``(anchors, n)`` (cosines, e.g. from :class:`~zoo.blocks.AllPairsScorer`) and ``relations``
-    ``(anchors, n)`` (1 positive, 0 negative, -1 ignored). Output: ``(anchors,)``.
+    ``(anchors, n)`` (1 or a weight: positive, 0 negative, -1 ignored). Output: ``(anchors,)``.
     """
 
     def __init__(self, alpha=2.0, beta=50.0, base=0.5, miner=None, batch_axis=0, **kwargs):
@@ -204,6 +207,8 @@ class MultiSimilarityLoss(Loss):
 
     def hybrid_forward(self, F, sim, relations):
         pos, neg = self.miner(sim, relations)
-        pull = log_one_plus_sum_exp(F, -self.alpha * (sim - self.base), pos) / self.alpha
+        # a weight w times a term is log w added to its exponent (entries that are no positive are masked out)
+        weight = F.log(F.maximum(relations, F.ones_like(relations) * 1e-6))
+        pull = log_one_plus_sum_exp(F, -self.alpha * (sim - self.base) + weight, pos) / self.alpha
         push = log_one_plus_sum_exp(F, self.beta * (sim - self.base), neg) / self.beta
         return pull + push

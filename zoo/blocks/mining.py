@@ -2,9 +2,9 @@
 
 A batch's pairs are given as a similarity matrix ``sim`` ``(anchors, n)`` (each anchor image against every image
 of the batch, e.g. from :class:`~zoo.blocks.AllPairsScorer`) and a relation matrix of the same shape: 1 where the
-two images are positives (the same class), 0 where they are negatives, -1 where the pair is to be ignored (an
-anchor with itself). A miner returns two 0/1 masks, the positive and the negative pairs to use; mining is a
-selection, so no gradient flows through it.
+two images are positives (the same class; a weight in (0, 1] where a loss weighs its positives), 0 where they
+are negatives, -1 where the pair is to be ignored (an anchor with itself). A miner returns two 0/1 masks, the
+positive and the negative pairs to use; mining is a selection, so no gradient flows through it.
 """
 from mxnet.gluon import HybridBlock
 
@@ -13,8 +13,10 @@ _FAR = 1e4
 
 
 def relation_masks(F, relations):
-    """``(positives, negatives)``: 0/1 float32 masks ``(anchors, n)`` of a relation matrix."""
-    return F.broadcast_equal(relations, F.ones_like(relations)), F.broadcast_equal(relations, F.zeros_like(relations))
+    """``(positives, negatives)``: 0/1 float32 masks ``(anchors, n)`` of a relation matrix (a positive pair may
+    carry a weight in (0, 1] instead of 1)."""
+    zeros = F.zeros_like(relations)
+    return F.broadcast_greater(relations, zeros), F.broadcast_equal(relations, zeros)
 
 
 def masked_max(F, x, mask):

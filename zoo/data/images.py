@@ -132,14 +132,14 @@ def sample_pairs(labels, n, positive_share, rng):
     return anchors, np.where(same, positive, negative), same.astype(np.float32)
 
 
-def pair_relations(labels, images=None, same_class="positive"):
+def pair_relations(labels, images=None, same_class="positive", weight=1.0):
     """Every image's relation to every image of a batch, float32 ``(n, n)``: 1 a positive pair, 0 a negative,
     -1 no pair (an image with itself). Images of different labels are negatives; two of the same label are what
     ``same_class`` says (``positive``, ``negative`` or ``ignore``), except two views of one image (the same
     number in ``images``, when given), which are positives."""
     labels = np.asarray(labels)
     same = labels[:, None] == labels[None, :]
-    relations = np.where(same, {"positive": 1.0, "negative": 0.0, "ignore": -1.0}[same_class], 0.0)
+    relations = np.where(same, {"positive": weight, "negative": 0.0, "ignore": -1.0}[same_class], 0.0)
     if images is not None:
         images = np.asarray(images)
         relations[images[:, None] == images[None, :]] = 1.0
@@ -185,7 +185,8 @@ class ImagePairs:
                   "test_ratio": between(0, 1, low_open=True, high_open=True), "eval_pairs": POSITIVE,
                   "shift": NON_NEGATIVE, "rotate": between(0, 180), "pairs_per_image": NON_NEGATIVE,
                   "targets": one_of("pairs", "classes", "instances", "relations"), "views": POSITIVE,
-                  "same_class": one_of("positive", "negative", "ignore")}
+                  "same_class": one_of("positive", "negative", "ignore"),
+                  "same_class_weight": between(0, 1, low_open=True)}
         name: str = "images"
         source: str = "idx"           # idx, folder or pairs
         variant: str = "mnist"        # idx downloads: mnist or fashion-mnist
@@ -203,9 +204,10 @@ class ImagePairs:
         pairs_per_image: int = 0      # > 0: batches of distinct images, paired among themselves this many times
         targets: str = "pairs"        # pairs: (images, left, right, similarity); classes: (images, class number);
                                       # instances: (images, image number), each training image a class of its own;
-                                      # relations: (images, anchors, same class or not), for in-batch pair losses
+                                      # relations: (images, anchors, each pair's relation), for in-batch pair losses
         views: int = 1                # relations: augmented copies of each image in a batch (each other's positives)
         same_class: str = "positive"  # relations: two images of a class are a positive, negative or ignored pair
+        same_class_weight: float = 1.0  # relations: the weight of such a positive (a view's is 1)
         # The unseen-class protocol (labelled sources): train_classes to train and validate on, test_classes to
         # retrieve among (their test images); empty: every class. Labels (idx) or class folder names (folder).
         train_classes: typing.List[typing.Any] = dataclasses.field(default_factory=list)
@@ -218,10 +220,10 @@ class ImagePairs:
     def __init__(self, source="idx", variant="mnist", root="", pairs_file="pairs.csv", channels=1, image_size=0,
                  positive_share=0.5, pairs_per_epoch=0, valid_ratio=0.1, test_ratio=0.2, eval_pairs=10000, shift=0,
                  pairs_per_image=0, targets="pairs", train_classes=(), test_classes=(), valid_classes=(), seed=0,
-                 rotate=0.0, views=1, same_class="positive"):
+                 rotate=0.0, views=1, same_class="positive", same_class_weight=1.0):
         root = data_folder(root, variant)
         self.positive_share, self.eval_pairs, self.shift, self.seed = positive_share, eval_pairs, shift, seed
-        self.rotate, self.views, self.same_class = rotate, views, same_class
+        self.rotate, self.views, self.same_class, self.same_class_weight = rotate, views, same_class, same_class_weight
         self.pairs_per_image = pairs_per_image
         rng = np.random.default_rng(seed)
         self.pairs, names = None, None
@@ -369,7 +371,8 @@ class ImagePairs:
             if self.targets == "relations":
                 index = np.tile(index, self.views)  # each view augmented on its own
                 yield (self.pixels(index, self.shift, rng, self.rotate), np.arange(len(index), dtype=np.int32),
-                       pair_relations(self.target_of[index], index if self.views > 1 else None, self.same_class))
+                       pair_relations(self.target_of[index], index if self.views > 1 else None, self.same_class,
+                                      self.same_class_weight))
             else:
                 yield self.pixels(index, self.shift, rng, self.rotate), self.target_of[index]
 
