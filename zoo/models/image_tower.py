@@ -1,4 +1,5 @@
-"""The config fields of a :class:`~zoo.blocks.ConvTower`, shared by the image models' configs."""
+"""What the image models share: the config fields of a :class:`~zoo.blocks.ConvTower`, and the retrieval
+members of a model with one tower."""
 import dataclasses
 import typing
 
@@ -25,3 +26,27 @@ def conv_tower(cfg, normalize, prefix):
     """The :class:`~zoo.blocks.ConvTower` a :class:`ConvTowerConfig` describes."""
     return ConvTower(cfg.dim, cfg.channels, cfg.convs_per_stage, normalize, cfg.backbone, cfg.downsample,
                      cfg.pooling, prefix=prefix)
+
+
+class OneTowerRetrieval:
+    """Retrieval by a model whose one ``tower`` embeds queries and gallery alike as unit vectors and whose
+    ``scorer`` (a :class:`~zoo.blocks.DotScorer`) scores two embeddings by their dot product, their cosine; mixed
+    into ``proxy_cnn`` and ``metric_cnn``, whose losses need no penalty."""
+
+    symmetric = True  # one tower embeds queries and gallery
+
+    def regularization(self, *inputs):
+        """None: no penalty."""
+        return None
+
+    def embed(self, images):
+        """``(batch, C, H, W)`` -> unit vectors ``(batch, dim)``."""
+        return self.tower(images)
+
+    def embed_b(self, images):
+        """The gallery's embedding: the same tower's."""
+        return self.embed(images)
+
+    def score(self, u, v):
+        """Scores ``(batch,)`` of embedding pairs ``u``, ``v`` ``(batch, dim)``: their cosine."""
+        return self.scorer(u, v)

@@ -9,13 +9,13 @@ from mxnet.gluon import HybridBlock
 from ..blocks import AllPairs, AllPairsScorer, DotScorer, MultiSimilarityLoss, MultiSimilarityMiner
 from ..config import above, at_least, one_of
 from ..registry import MODELS
-from .image_tower import ConvTowerConfig, conv_tower
+from .image_tower import ConvTowerConfig, OneTowerRetrieval, conv_tower
 
 MINERS = {"none": lambda cfg: AllPairs(), "multi_similarity": lambda cfg: MultiSimilarityMiner(cfg.epsilon)}
 
 
 @MODELS.register("metric_cnn")
-class InBatchMetricNet(HybridBlock):
+class InBatchMetricNet(OneTowerRetrieval, HybridBlock):
     """``sim = pairs(tower(images)[anchors], tower(images))``: each anchor image scored against every image of
     the batch, trained with ``loss_fn(sim, relations)`` (see :class:`~zoo.models.Objective`), so a subclass that
     overrides :meth:`hybrid_forward` trains on its override. :meth:`embed` and :meth:`score` serve retrieval.
@@ -37,7 +37,6 @@ class InBatchMetricNet(HybridBlock):
 
     num_targets = 1  # a batch is (images, anchors, relations)
     input_names = ("images", "anchors")
-    symmetric = True  # one tower embeds queries and gallery
 
     @dataclasses.dataclass
     class Config(ConvTowerConfig):
@@ -80,16 +79,3 @@ class InBatchMetricNet(HybridBlock):
         e = self.tower(images)                                            # (n, dim)
         return self.pairs(F.take(e, anchors), e)                          # (a, n)
 
-    def regularization(self, *inputs):
-        """None: the pair loss needs no penalty."""
-        return None
-
-    def embed(self, images):
-        """``(batch, C, H, W)`` -> unit vectors ``(batch, dim)``."""
-        return self.tower(images)
-
-    embed_b = embed
-
-    def score(self, u, v):
-        """Scores ``(batch,)`` of embedding pairs ``u``, ``v`` ``(batch, dim)``: their cosine."""
-        return self.scorer(u, v)

@@ -8,11 +8,11 @@ from mxnet.gluon import HybridBlock
 from ..blocks import DotScorer, NormSoftmaxLoss, ProxyScorer
 from ..config import above, at_least, one_of
 from ..registry import MODELS
-from .image_tower import ConvTowerConfig, conv_tower
+from .image_tower import ConvTowerConfig, OneTowerRetrieval, conv_tower
 
 
 @MODELS.register("proxy_cnn")
-class ProxyNet(HybridBlock):
+class ProxyNet(OneTowerRetrieval, HybridBlock):
     """``scores = proxies(tower(images))``: each image's unit vector against every class proxy, trained with
     ``loss_fn(scores, classes)`` (see :class:`~zoo.models.Objective`), so a subclass that overrides
     :meth:`hybrid_forward` trains on its override. The proxies only train; :meth:`embed` and :meth:`score` (the
@@ -32,7 +32,6 @@ class ProxyNet(HybridBlock):
 
     num_targets = 1  # a batch is (images, classes)
     input_names = ("images",)
-    symmetric = True  # one tower embeds queries and gallery
 
     @dataclasses.dataclass
     class Config(ConvTowerConfig):
@@ -69,17 +68,3 @@ class ProxyNet(HybridBlock):
 
     def hybrid_forward(self, F, images):
         return self.proxies(self.tower(images))                           # (n, classes)
-
-    def regularization(self, *inputs):
-        """None: the proxies' softmax needs no penalty."""
-        return None
-
-    def embed(self, images):
-        """``(batch, C, H, W)`` -> unit vectors ``(batch, dim)``."""
-        return self.tower(images)
-
-    embed_b = embed
-
-    def score(self, u, v):
-        """Scores ``(batch,)`` of embedding pairs ``u``, ``v`` ``(batch, dim)``: their cosine."""
-        return self.scorer(u, v)
