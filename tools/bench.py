@@ -63,6 +63,34 @@ def zoo_mf(data_root, seed, config):
             "seconds_to_final": to_best, "ratings_per_s": n_train * 0.9 * len(epochs) / max(wall, 1e-9)}
 
 
+def zoo_process(data_root, seed, config):
+    """What a user waits for: ``python tools/train.py --config configs/CONFIG`` as a process of its own, from its
+    start to its exit, minus the import of zoo (MXNet's import), which ``-X importtime`` times inside that same
+    process: the first zoo module tools/train.py imports brings in the package and MXNet with it."""
+    import shutil
+    import subprocess
+    import tempfile
+    out = tempfile.mkdtemp(prefix="zoo-bench-process-")
+    command = [sys.executable, "-X", "importtime", os.path.join(ROOT, "tools", "train.py"), "--config",
+               os.path.join(ROOT, "configs", config), "--out", out, "--overwrite", "data.root=%s" % data_root,
+               "data.seed=%d" % seed, "train.progress=false"]
+    try:
+        started = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        whole = time.perf_counter() - started
+        if done.returncode:
+            return {"system": "zoo " + config, "error": done.stderr.strip().splitlines()[-1]}
+        imports = [line.split("|") for line in done.stderr.splitlines() if line.startswith("import time:")]
+        first = next(float(cumulative) / 1e6 for _, cumulative, name in imports[1:]
+                     if name.startswith(" zoo"))  # a top-level line (nested ones are indented further)
+        with open(os.path.join(out, "results.json")) as f:
+            rmse = json.load(f)["test"]["rmse"]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return {"system": "zoo %s, the process" % config, "rmse": rmse, "seconds": whole - first,
+            "process_s": whole, "import_zoo_s": first}
+
+
 def surprise_svd(data_root, seed):
     from surprise import SVD, Dataset, Reader, accuracy
     from zoo.data import MovieLens
@@ -374,8 +402,8 @@ def main(argv=None):
     mf = sub.add_parser("mf")
     mf.add_argument("--data-root", default=os.path.join(ROOT, "..", "shared", "data", "movielens", "ml-latest-small"))
     mf.add_argument("--seed", type=int, default=0)
-    mf.add_argument("--configs", nargs="+", default=["movielens_mf_fast.yaml", "movielens_mf.yaml"],
-                    help="zoo configs (in configs/) to run against the peer")
+    mf.add_argument("--configs", nargs="+", help="zoo configs (in configs/) to run against the peers (default "
+                    "movielens_mf_fast.yaml and movielens_mf.yaml; with --process, movielens_mf.yaml)")
     mf.add_argument("--synthetic", action="store_true", help="epochs on a MovieLens-20M-sized synthetic table")
     mf.add_argument("--users", type=int, default=138493)
     mf.add_argument("--items", type=int, default=26744)
@@ -392,6 +420,9 @@ def main(argv=None):
     mf.add_argument("--prefetch", type=int, default=0, help="batches prepared ahead, for --synthetic")
     mf.add_argument("--svdpp", action="store_true", help="--synthetic: SVD++ (configs/movielens_svdpp.yaml) "
                     "through the whole pipeline instead, its peak memory the point")
+    mf.add_argument("--process", type=int, default=0, metavar="N", help="N times, what a user waits for: "
+                    "tools/train.py with the first of --configs (default configs/movielens_mf.yaml) as its own "
+                    "process, start to exit minus `import zoo`, against Surprise's fit")
     mf.add_argument("--no-peer", nargs="*", default=None, choices=["Surprise", "LIBMF"],
                     help="--synthetic without these peers (all when none is named; Surprise's trainset of 20M "
                     "ratings takes minutes to build)")
@@ -430,13 +461,22 @@ def main(argv=None):
                 rows += [peer, dict(ratio(ours, peer, keys), system="ratio zoo/%s" % name)]
         table(rows, ["system", "seconds", "prepare_s", "ratings_per_s", "peak_rss_mb", "train_loss", "rmse", "error"])
         return 0
+    if args.task == "mf" and args.process:
+        rows = []
+        for _ in range(args.process):  # one after the other, so that the machine's drift touches both alike
+            ours = zoo_process(args.data_root, args.seed, (args.configs or ["movielens_mf.yaml"])[0])
+            peer = isolated(surprise_svd, data_root=args.data_root, seed=args.seed)
+            rows += [ours, peer, dict(ratio(ours, peer, ("rmse", "seconds")), system="ratio zoo/Surprise")]
+        table(rows, ["system", "rmse", "seconds", "process_s", "import_zoo_s", "error"])
+        return 0
     if args.task == "mf":
-        ours = [isolated(zoo_mf, data_root=args.data_root, seed=args.seed, config=c) for c in args.configs]
+        configs = args.configs or ["movielens_mf_fast.yaml", "movielens_mf.yaml"]
+        ours = [isolated(zoo_mf, data_root=args.data_root, seed=args.seed, config=c) for c in configs]
         peers = [("Surprise", isolated(surprise_svd, data_root=args.data_root, seed=args.seed)),
                  ("LIBMF", isolated(libmf_mf, data_root=args.data_root, seed=args.seed))]
         keys = ("rmse", "seconds", "seconds_to_final", "ratings_per_s", "peak_rss_mb")
         ratios = [dict(ratio(row, peer, keys), system="ratio %s/%s" % (config, name))
-                  for name, peer in peers for row, config in zip(ours, args.configs)]
+                  for name, peer in peers for row, config in zip(ours, configs)]
         table(ours + [peer for _, peer in peers] + ratios, ["system", "rmse", "seconds", "seconds_to_final",
                                                                "ratings_per_s", "peak_rss_mb", "error"])
         return 0

@@ -30,7 +30,8 @@ def main(argv=None):
     if (args.run_dir is None) == (args.vectors is None):
         parser.error("give a RUN_DIR or --vectors FILE (one of them)")
     # imported after the arguments are parsed, so that --help answers without loading MXNet
-    from zoo.cli import report_errors
+    from zoo.cli import freeze_imports, report_errors
+    freeze_imports(argv)
 
     def show_run():
         import mxnet as mx

@@ -27,8 +27,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     # imported after the arguments are parsed, so that --help answers without loading MXNet
     from zoo.api import load_run
-    from zoo.cli import report_errors
+    from zoo.cli import freeze_imports, report_errors
     from zoo.data.word2vec_format import write_word2vec
+    freeze_imports(argv)
 
     def export():
         if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):

@@ -33,7 +33,8 @@ def main(argv=None):
     if args.trials < 1:
         parser.error("--trials must be at least 1")
     # imported after the arguments are parsed, so that --help answers without loading MXNet
-    from zoo.cli import report_errors
+    from zoo.cli import freeze_imports, report_errors
+    freeze_imports(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
 
     def run():

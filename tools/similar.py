@@ -22,7 +22,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     # imported after the arguments are parsed, so that --help answers without loading MXNet
     from zoo.api import load_run
-    from zoo.cli import report_errors
+    from zoo.cli import freeze_imports, report_errors
+    freeze_imports(argv)
 
     def show():
         run = load_run(args.run_dir)

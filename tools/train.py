@@ -30,11 +30,13 @@ def main(argv=None):
     parser.add_argument("overrides", nargs="*", metavar="section.key=value")
     args = parser.parse_intermixed_args(argv)  # overrides may stand before and after options
     # imported after the arguments are parsed, so that --help answers without loading MXNet
+    from zoo.cli import freeze_imports
     from zoo.config import ConfigError, load_config
     from zoo.data import DataError
     from zoo.train.checkpoint import WriteError
     from zoo.train.loop import Interrupted, TrainingError
     from zoo.pipeline import train
+    freeze_imports(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     if args.resume and not args.out:

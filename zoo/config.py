@@ -63,7 +63,7 @@ class TrainConfig:
     CHECKS = {"epochs": POSITIVE, "batch_size": POSITIVE, "eval_batch_size": POSITIVE, "patience": NON_NEGATIVE,
               "log_every": POSITIVE, "prefetch": NON_NEGATIVE, "monitor_mode": one_of("min", "max"),
               "kvstore": one_of("device", "local", "dist_sync", "dist_async"), "eval_every": NON_NEGATIVE,
-              "steps_per_call": POSITIVE}
+              "steps_per_call": POSITIVE, "checkpoint_seconds": at_least(0.0)}
 
     epochs: int = 10
     batch_size: int = 1024
@@ -83,6 +83,9 @@ class TrainConfig:
                                    # evaluation (runs without a monitor, e.g. word2vec, need no more)
     steps_per_call: int = 1        # batches one call of a multi-step kernel trains on, one step each (biased MF
                                    # with Adam on one CPU); the same steps as 1, without Python's cost for each
+    checkpoint_seconds: float = 30.0  # last.npz (and best.npz) after an epoch once this long has passed since
+                                   # they were last written (0: every epoch); always after the last epoch and when
+                                   # Ctrl-C or SIGTERM stops the run
 
     def validate(self, path):
         if self.monitor and not self.eval_every:

@@ -168,11 +168,12 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
     track = TrackBest(t.monitor, t.monitor_mode)
     checkpoint = Checkpoint(ckpt_dir, arrays=dataset.state(), optimizer_state=not where.on_servers,
                             extra_meta={"model": cfg.model.name, "data": dataset.meta, "fingerprint": fingerprint(cfg),
-                                        "batch_size": t.batch_size})
+                                        "batch_size": t.batch_size},
+                            every_seconds=t.checkpoint_seconds)
     hooks = [Reseed(t.seed), StopOnNonFinite(t.log_every), EpochStats(dataset),
              Evaluate(lambda m: flat(evaluator.run(m, dataset.eval_sets())), t.eval_every),
              track, EarlyStopping(t.patience), checkpoint,
-             JsonlLog(os.path.join(run_dir, "log.jsonl"), writer=checkpoint.writer), StopOnSignal(checkpoint),
+             JsonlLog(os.path.join(run_dir, "log.jsonl"), checkpoint), StopOnSignal(checkpoint),
              *hooks]
     if t.progress:
         hooks.append(ProgressBar(steps, t.log_every))
@@ -191,7 +192,7 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
         loop.run()
         if where.on_servers:  # loading into the training model would reset the servers' tables: test a copy
             model = load_model(run_dir, device=devices[0])[1]
-        else:
+        elif track.best_epoch != loop.epoch:  # else the model in memory is the best epoch's, as best.npz holds it
             load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
         results = evaluator.run(model, dataset.eval_sets(final=test))
         results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))

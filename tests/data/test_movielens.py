@@ -89,6 +89,18 @@ def test_temporal_split_holds_out_each_users_latest():
     assert sorted(np.concatenate([train, test]).tolist()) == list(range(7))
 
 
+@pytest.mark.parametrize("n,ratio", [(1000, 0.1), (7, 0.5), (5, 0.0), (6, 1.0), (1, 0.5)])
+def test_random_split_is_the_sorted_parts_of_a_shuffle(n, ratio):
+    """Held out: the first round(n * ratio) values of rng.permutation(index), the rest kept, each sorted; for a
+    sorted index, an unsorted one and none (arange)."""
+    sorted_index = np.sort(np.random.default_rng(9).choice(10 ** 6, n, replace=False))
+    for index in (None, sorted_index, sorted_index[::-1].copy()):
+        shuffled = np.random.default_rng(3).permutation(np.arange(n) if index is None else index)
+        n_out = int(round(n * ratio))
+        kept, held = random_split(n, ratio, np.random.default_rng(3), index)
+        assert np.array_equal(kept, np.sort(shuffled[n_out:])) and np.array_equal(held, np.sort(shuffled[:n_out]))
+
+
 def test_random_split_of_an_index():
     train, held = random_split(4, 0.5, np.random.default_rng(0), np.array([10, 11, 12, 13]))
     assert sorted(np.concatenate([train, held]).tolist()) == [10, 11, 12, 13] and len(held) == 2

@@ -110,7 +110,7 @@ def test_skipgram_dist_sync_matches_one_process(tmp_path):
 
 
 def test_a_killed_worker_fails_the_launch(tmp_path, ratings_dir):
-    config = mf_config(tmp_path, ratings_dir, epochs=500, batch_size=256)
+    config = mf_config(tmp_path, ratings_dir, epochs=500, batch_size=256, checkpoint_seconds=0)  # log.jsonl at once
     out, port = str(tmp_path / "dist"), free_port()
     import subprocess
     launcher = subprocess.Popen([sys.executable, "tools/launch.py", "-n", "2", "-s", "1", "--port", str(port),

@@ -98,7 +98,9 @@ def wait_for(path, timeout=120):
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_writes_a_checkpoint_and_resume_finishes(tmp_path, signum, code):
     # one step a call: epochs long enough for a signal to land inside training
-    cfg = mf_config(tmp_path, big_ratings(tmp_path / "ml"), epochs=4, batch_size=512, steps_per_call=1)
+    # checkpoint_seconds=0: last.npz after every epoch, the sign that training is under way
+    cfg = mf_config(tmp_path, big_ratings(tmp_path / "ml"), epochs=4, batch_size=512, steps_per_call=1,
+                    checkpoint_seconds=0)
     straight = str(tmp_path / "straight")
     assert run_tool(["tools/train.py", "--config", cfg, "--out", straight]).returncode == 0
     out = str(tmp_path / "run")
@@ -117,7 +119,8 @@ def test_signal_writes_a_checkpoint_and_resume_finishes(tmp_path, signum, code):
 def test_sigkill_at_any_moment_then_resume_matches(tmp_path):
     """Kill -9 at several moments, one of them while a checkpoint is being written, resume each time, and end
     with the metrics of an uninterrupted run."""
-    cfg = mf_config(tmp_path, big_ratings(tmp_path / "ml"), epochs=5, batch_size=512, steps_per_call=1)
+    cfg = mf_config(tmp_path, big_ratings(tmp_path / "ml"), epochs=5, batch_size=512, steps_per_call=1,
+                    checkpoint_seconds=0)  # a checkpoint every epoch, to be caught writing
     with open(cfg) as f:
         cfg_raw = yaml.safe_load(f)
     cfg_raw["model"]["dim"] = 256  # large tables: a checkpoint write takes long enough to be caught mid-way

@@ -73,7 +73,7 @@ def test_a_failed_checkpoint_write_stops_training_at_once(tmp_path, ratings_dir,
     monkeypatch.setattr(checkpoint, "write_content", write)
     out = str(tmp_path / "run")
     with pytest.raises(WriteError, match=r"cannot write .*best.npz: No space left on device \(.* MB free there\)"):
-        train(load_config(mf_config(tmp_path, ratings_dir, epochs=6)), out)
+        train(load_config(mf_config(tmp_path, ratings_dir, epochs=6, checkpoint_seconds=0)), out)
     assert last_epoch(out) == 1 and log_epochs(out) == [1]
 
 
@@ -178,8 +178,9 @@ def test_an_interrupted_run_prints_its_folder(tmp_path, ratings_dir):
     import time
     from conftest import ROOT
     out = str(tmp_path / "run")
-    proc = subprocess.Popen([sys.executable, "tools/train.py", "--config", mf_config(tmp_path, ratings_dir, epochs=500),
-                             "--out", out], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    config = mf_config(tmp_path, ratings_dir, epochs=500, checkpoint_seconds=0)  # last.npz: training is under way
+    proc = subprocess.Popen([sys.executable, "tools/train.py", "--config", config, "--out", out], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not os.path.exists(os.path.join(out, "checkpoints", "last.npz")) and time.time() < deadline:
         time.sleep(0.2)

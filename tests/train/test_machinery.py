@@ -26,15 +26,17 @@ class InterruptAt(Hook):
             os.kill(os.getpid(), signal.SIGINT)
 
 
+@pytest.mark.parametrize("seconds", [0, 3600], ids=["checkpoint-every-epoch", "checkpoint-when-stopped"])
 @pytest.mark.parametrize("step", [80, 175], ids=["epoch-3-no-improvement", "epoch-6-waiting"])
-def test_resume_keeps_the_best_epoch_and_the_patience(tmp_path, step):
+def test_resume_keeps_the_best_epoch_and_the_patience(tmp_path, step, seconds):
     """Validation RMSE by epoch here: 0.78, 0.45, 0.49, 0.38 (best), then worse; patience 3 stops after epoch 7.
-    Interrupted in epoch 3 or 6 and resumed, the run must still pick epoch 4 and stop after epoch 7."""
+    Interrupted in epoch 3 or 6 and resumed, the run must still pick epoch 4 and stop after epoch 7, whether
+    the checkpoints were written every epoch or only by the interrupt (which then also writes epoch 4's best)."""
     root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
     cfg = from_raw({"model": {"name": "mf", "dim": 16, "reg": 0.0, "init_scale": 0.1},
                     "data": {"name": "movielens", "root": root},
                     "train": {"epochs": 30, "batch_size": 64, "progress": False, "monitor": "valid.rmse",
-                              "patience": 3},
+                              "patience": 3, "checkpoint_seconds": seconds},
                     "optim": {"name": "adam", "lr": 0.05}})
     straight = train(cfg, str(tmp_path / "straight"))
     assert (straight["best_epoch"], straight["epochs"]) == (4, 7)
@@ -166,3 +168,113 @@ def test_optimizer_state_round_trips_through_a_checkpoint_old_format_included(tm
             for a, b in zip(got[i], want[i]):
                 np.testing.assert_array_equal(a.asnumpy(), b)
         assert fresh_trainer.optimizer._index_update_count == trainer.optimizer._index_update_count
+
+
+@pytest.mark.parametrize("monitor", ["", "valid.rmse"], ids=["last-is-best", "monitored"])
+def test_the_final_results_are_those_of_the_best_checkpoint(tmp_path, monitor):
+    """The final evaluation is of best.npz's parameters: read back when a later epoch ran, the model in memory when
+    the best epoch is the last (without a monitor, always)."""
+    from zoo.pipeline import build_dataset, evaluate, load_model
+    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
+    cfg = from_raw({"model": {"name": "mf", "dim": 16, "reg": 0.0, "init_scale": 0.1},
+                    "data": {"name": "movielens", "root": root},
+                    "train": {"epochs": 7, "batch_size": 64, "progress": False, "monitor": monitor},
+                    "optim": {"name": "adam", "lr": 0.05}})
+    results = train(cfg, str(tmp_path / "run"))
+    assert results["best_epoch"] == (4 if monitor else 7)  # epoch 4 is the best by validation (see above)
+    _, model, _ = load_model(str(tmp_path / "run"))
+    again = evaluate(model, build_dataset(cfg), ["test"], mx.cpu())
+    assert np.isclose(again["test"]["rmse"], results["test"]["rmse"], rtol=1e-6)
+
+
+class FailAt(Hook):
+    """Raises after epoch ``epoch`` (``where="after_epoch"``) or at a step in the middle of it (``"after_step"``)."""
+
+    def __init__(self, epoch, where):
+        self.epoch, self.where = epoch, where
+
+    def after_epoch(self, loop):
+        if self.where == "after_epoch" and loop.epoch == self.epoch:
+            raise RuntimeError("stop")
+
+    def after_step(self, loop):
+        if self.where == "after_step" and loop.epoch == self.epoch - 1 and loop.step_in_epoch == 3:
+            raise RuntimeError("stop")
+
+
+def _written(tmp_path, monkeypatch, seconds, fail=None):
+    """Train the 7-epoch run of the test above (best epoch 4) with ``train.checkpoint_seconds=seconds``; returns
+    the run folder and each write as (file, the epoch its content holds)."""
+    import json
+    from zoo.train import checkpoint
+    writes, real = [], checkpoint.write_content
+
+    def write(path, content):
+        writes.append((os.path.basename(path), json.loads(content["meta"].tobytes())["loop"]["epoch"]))
+        real(path, content)
+    monkeypatch.setattr(checkpoint, "write_content", write)
+    root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
+    cfg = from_raw({"model": {"name": "mf", "dim": 16, "reg": 0.0, "init_scale": 0.1},
+                    "data": {"name": "movielens", "root": root},
+                    "train": {"epochs": 7, "batch_size": 64, "progress": False, "monitor": "valid.rmse",
+                              "checkpoint_seconds": seconds},
+                    "optim": {"name": "adam", "lr": 0.05}})
+    run = str(tmp_path / "run")
+    if fail is None:
+        train(cfg, run)
+    else:
+        with pytest.raises(RuntimeError, match="stop"):
+            train(cfg, run, hooks=[fail])
+    return run, writes
+
+
+def _log_epochs(run):
+    import json
+    path = os.path.join(run, "log.jsonl")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line)["epoch"] for line in f]
+
+
+def test_checkpoints_every_epoch_or_when_due(tmp_path, monkeypatch):
+    """checkpoint_seconds=0: last.npz after every epoch, best.npz after the improving ones (1, 2, 4). A long
+    interval: one write at the end, best.npz holding epoch 4 (copied when it ended), and still a log line an
+    epoch."""
+    _, writes = _written(tmp_path / "every", monkeypatch, 0)
+    assert [e for f, e in writes if f == "last.npz"] == [1, 2, 3, 4, 5, 6, 7]
+    assert [e for f, e in writes if f == "best.npz"] == [1, 2, 4]
+    run, writes = _written(tmp_path / "due", monkeypatch, 3600)
+    assert writes == [("best.npz", 4), ("last.npz", 7)]
+    assert _log_epochs(run) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_failure_after_an_epoch_keeps_it_and_one_inside_an_epoch_keeps_nothing_new(tmp_path, monkeypatch):
+    """A hook that fails after epoch 5 was accepted (as a search's pruning does): the files and the log hold
+    epochs 1-5 (best 4). A failure in the middle of epoch 5: nothing is written that was not due (the model has
+    left the end of epoch 4), so a run that never reached its interval holds no checkpoint and no log line."""
+    run, writes = _written(tmp_path / "after", monkeypatch, 3600, FailAt(5, "after_epoch"))
+    assert writes == [("best.npz", 4), ("last.npz", 5)] and _log_epochs(run) == [1, 2, 3, 4, 5]
+    run, writes = _written(tmp_path / "inside", monkeypatch, 3600, FailAt(5, "after_step"))
+    assert writes == [] and _log_epochs(run) == []
+    run, writes = _written(tmp_path / "inside-every", monkeypatch, 0, FailAt(5, "after_step"))
+    assert writes[-1] == ("last.npz", 4) and _log_epochs(run) == [1, 2, 3, 4]
+
+
+def test_a_non_finite_loss_is_read_one_read_out_late():
+    """The check sets the loss sum aside and reads the one set aside before (the device has finished it, so the
+    read does not wait): a NaN of steps 51-100 is caught at step 150's read-out, and named as such."""
+    from types import SimpleNamespace
+    from zoo.train.hooks import StopOnNonFinite
+    from zoo.train.loop import TrainingError
+    hook = StopOnNonFinite(every=50)
+    loop = SimpleNamespace(step=0, epoch=0, last_steps=50, loss_sum=mx.nd.zeros((1,)), saved_epoch=0)
+    hook.before_epoch(loop)
+    for step, loss in ((50, 1.0), (100, float("nan"))):
+        loop.step = step
+        loop.loss_sum += loss
+        hook.after_step(loop)  # reads step 50's sum at step 100: finite
+    loop.step = 150
+    loop.loss_sum += 1.0
+    with pytest.raises(TrainingError, match=r"at step 150 \(first seen between steps 51 and 100\)"):
+        hook.after_step(loop)

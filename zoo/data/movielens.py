@@ -188,11 +188,13 @@ class MovieLens:
                     name, self.root))
         if self.skipped:
             log.warning("skipped %d bad lines in %s (data.skip_bad_lines)", self.skipped, self.root)
-        cold = np.setdiff1d(self.users[test], self.users[train]).size
+        trained = np.zeros(len(self.user_map), dtype=bool)
+        trained[self.users[train]] = True
+        cold = np.unique(self.users[test][~trained[self.users[test]]]).size
         if cold:
             log.warning("%d users of the test split have no training ratings; their predictions rest on the item "
                         "bias and the mean alone", cold)
-        self.titles = read_titles(self.root, variant)
+        self._titles = None  # read when first asked for: training never needs them
         self.implicit = None
         if implicit:  # each user's rated items in training, as CSR
             self.implicit = positives(self.users[train], self.items[train], len(self.user_map))
@@ -213,6 +215,13 @@ class MovieLens:
                 self.users, self.items, self.ratings, self.splits, len(self.user_map), len(self.item_map),
                 positive_threshold)
             self.ks, self.block = list(k), max(1, min(block, (1 << 22) // max(len(self.item_map), 1)))
+
+    @property
+    def titles(self):
+        """``{raw movie id: title}`` from the data's movie file (empty for a variant without one)."""
+        if self._titles is None:
+            self._titles = read_titles(self.root, self.variant)
+        return self._titles
 
     def _read(self, path, skip_bad_lines):
         users, items, ratings, times, skipped = read_ratings(path, self.variant, skip_bad_lines)

@@ -3,11 +3,18 @@ import numpy as np
 
 
 def random_split(n, ratio, rng, index=None):
-    """Shuffle ``index`` (default ``arange(n)``) and hold out ``round(n * ratio)``: returns ``(kept, held_out)``."""
+    """Shuffle ``index`` (default ``arange(n)``) and hold out ``round(n * ratio)``: returns ``(kept, held_out)``,
+    each in ascending order."""
     index = np.arange(n) if index is None else np.asarray(index)
-    perm = rng.permutation(index)
     n_out = int(round(n * ratio))
-    return np.sort(perm[n_out:]), np.sort(perm[:n_out])
+    # rng.permutation(index) is index[rng.permutation(len(index))], the same shuffle: marking the places held out
+    # keeps a sorted index sorted, where sorting the shuffled values would take a sort of each part
+    held = np.zeros(len(index), dtype=bool)
+    held[rng.permutation(len(index))[:n_out]] = True
+    kept, held_out = index[~held], index[held]
+    if np.any(index[1:] < index[:-1]):
+        kept, held_out = np.sort(kept), np.sort(held_out)
+    return kept, held_out
 
 
 def kfold_split(n, folds, fold, rng):

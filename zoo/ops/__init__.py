@@ -139,6 +139,7 @@ def _processor():
     """What -march=native compiles for: a library built on one kind of processor is not loaded on another."""
     try:
         with open("/proc/cpuinfo") as f:
-            return next((line for line in f if line.startswith("flags")), platform.processor())
+            flags = next((line for line in f if line.startswith("flags")), None)
+        return flags or platform.processor()  # platform.processor() runs `uname -p` in a new process
     except OSError:
         return platform.machine() + platform.processor()

@@ -57,6 +57,11 @@ struct Side {
               const Adam& adam) {
     for (size_t s = 0; s < ids.size(); ++s) {
       const int64_t row = ids[s];
+      if (s + 2 < ids.size()) {  // the rows two updates ahead, which may be anywhere in the tables
+        const int64_t ahead = ids[s + 2] * d;
+        prefetch_row<1>(table + ahead, d), prefetch_row<1>(moments[0] + ahead, d);
+        prefetch_row<1>(moments[1] + ahead, d);
+      }
       float* w = table + row * d;
       float* g = grad.data() + s * d;
 #pragma omp simd
@@ -98,6 +103,8 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
     const float* h = hyper + s * 10;  // (lr, wd) of P, Q, bu, bi, offset
     float offset_grad = 0;
     for (int64_t k = s * batch; k < std::min(n, (s + 1) * batch); ++k) {
+      // the rows of the example kAhead on: random rows of the tables, which the processor cannot guess
+      if (k + kAhead < n) prefetch_row(P + users[k + kAhead] * d, d), prefetch_row(Q + items[k + kAhead] * d, d);
       const float *a = P + users[k] * d, *b = Q + items[k] * d;
       const float ub = bu[users[k]], ib = bi[items[k]];
       float dot = 0, squares = 0;

@@ -16,8 +16,10 @@ namespace zoo {
 // to memory.
 constexpr int64_t kAhead = 8;
 
+// kWrite: the row is about to be written, so the line is fetched for owning, not for sharing
+template <int kWrite = 0>
 inline void prefetch_row(const float* row, int64_t d) {
-  for (int64_t j = 0; j < d; j += 16) __builtin_prefetch(row + j);  // 16 floats: one 64-byte cache line
+  for (int64_t j = 0; j < d; j += 16) __builtin_prefetch(row + j, kWrite);  // 16 floats: one 64-byte cache line
 }
 
 // The first out-of-range id of ``ids``, or -1 when every id is in [0, num_rows).

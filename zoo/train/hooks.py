@@ -89,40 +89,70 @@ class EarlyStopping(Hook):
 
 
 class Checkpoint(Hook):
-    """Writes ``last.npz`` after every epoch and ``best.npz`` when the monitored metric improved.
+    """Writes ``last.npz`` after an epoch once ``every_seconds`` have passed since the last write (0: after every
+    epoch), after the last epoch, and when a signal stops the run (:meth:`save_last`); ``best.npz`` with it, when
+    the best epoch (by the monitored metric; without one, the last) has changed since.
 
     A checkpoint holds the parameters, the optimizer state, the epoch, every hook's state and ``arrays`` (such as
-    the id maps), so ``--resume`` continues exactly where the run stopped. Files are written in the background
-    while the next epoch trains; the loop waits for them at its end and before an interrupt returns. Without
-    ``optimizer_state`` (it lives on the servers in distributed training) ``last.npz`` holds the model only.
+    the id maps), so ``--resume`` continues exactly where the run stopped. A best epoch that ends between writes
+    has its parameters copied to the host then and written with the next ``last.npz``, so that the two files
+    always describe the same stretch of training. ``loop.saved_epoch`` says how many epochs the files on disk
+    hold. Files are written in the background while the next epoch trains; the loop waits for them at its end and
+    before an interrupt returns. Without ``optimizer_state`` (it lives on the servers in distributed training)
+    ``last.npz`` holds the model only.
     """
 
-    def __init__(self, folder, arrays=None, extra_meta=None, optimizer_state=True):
+    def __init__(self, folder, arrays=None, extra_meta=None, optimizer_state=True, every_seconds=0.0):
         self.folder, self.arrays, self.extra_meta = folder, arrays or {}, extra_meta or {}
-        self.optimizer_state = optimizer_state
+        self.optimizer_state, self.every_seconds = optimizer_state, every_seconds
         self.writer = BackgroundWriter()
+        self._best = None      # best.npz's content, when a best epoch ended since the last write
+        self._written = None   # when the files were last written (or the run started)
+        self._ended = False    # the model is as the last epoch left it (no step of the next one has begun)
 
     def meta(self, loop):
         return dict(self.extra_meta, loop=loop.state_dict(), metrics=loop.metrics)
+
+    def before_train(self, loop):
+        loop.saved_epoch = loop.epoch  # a resumed run's files hold the epochs before it
+        self._written = time.time()
+
+    def before_epoch(self, loop):
+        self._ended = False
 
     def after_step(self, loop):
         self.writer.check()  # a failed write stops training at once
 
     def after_epoch(self, loop):
         self.writer.check()
-        content = self._content(loop)  # copied off the device once, for both files
-        if getattr(loop, "improved", True):
-            self.writer.submit(os.path.join(self.folder, "best.npz"), model_only(content))
-        self.writer.submit(os.path.join(self.folder, "last.npz"), content)
+        improved = getattr(loop, "improved", True)
+        if time.time() - self._written >= self.every_seconds:
+            self._write(loop, improved)
+        elif improved:
+            self._best = model_only(checkpoint_content(loop.model, None, self.meta(loop), self.arrays))
+        self._ended = True
 
     def after_train(self, loop):
+        # The epochs since the last write, when the run ends after an epoch that every hook before this one
+        # accepted (the last, an early stop, a hook after this one that stops it); never in the middle of an
+        # epoch or after a rejected one (a non-finite loss), whose files stay those of the last write.
+        if self._ended and loop.saved_epoch != loop.epoch:
+            self._write(loop, False)
         self.writer.wait()
 
     def save_last(self, loop):
         """``last.npz`` now, on disk when this returns (also mid-epoch, for a resume that skips the batches
         already trained)."""
-        self.writer.submit(os.path.join(self.folder, "last.npz"), self._content(loop))
+        self._write(loop, False)
         self.writer.wait()
+
+    def _write(self, loop, improved):
+        content = self._content(loop)  # copied off the device once, for both files
+        best = model_only(content) if improved else self._best
+        if best is not None:
+            self.writer.submit(os.path.join(self.folder, "best.npz"), best)
+        self.writer.submit(os.path.join(self.folder, "last.npz"), content)
+        self._best, self._written, loop.saved_epoch = None, time.time(), loop.epoch
 
     def _content(self, loop):
         trainer = loop.trainer if self.optimizer_state else None
@@ -157,17 +187,38 @@ class StopOnSignal(Hook):
         self._previous = {}
 
 
+class OneLate:
+    """A value of the device read one read-out late: :meth:`swap` keeps an array being computed and returns what
+    the one kept before holds. By the next read-out the device has long finished an array, so the read does not
+    wait for it, and Python prepares the next batches while the device trains on these; a read of the newest
+    array would wait for the device at every read-out."""
+
+    def __init__(self):
+        self._kept = None
+
+    def swap(self, array, tag=None):
+        """Keep ``array`` (an NDArray of one element; ``tag`` goes with it); return ``(value, tag)`` of the one
+        kept before, or None."""
+        kept, self._kept = self._kept, (array, tag)
+        return None if kept is None else (kept[0].asscalar(), kept[1])
+
+    def clear(self):
+        self._kept = None
+
+
 class StopOnNonFinite(Hook):
     """Stops with :class:`TrainingError` when the loss is NaN or infinite, before any checkpoint of the epoch is
-    written. The epoch's loss sum is read every ``every`` steps (each read waits for the device) and at the end
-    of every epoch."""
+    written. Every ``every`` steps the epoch's loss sum is set aside and the one set aside ``every`` steps before
+    is read (:class:`OneLate`); at the end of every epoch the whole epoch's is read."""
 
     def __init__(self, every=50):
         self.every = every
-        self._checked = 0
+        self._checked = 0   # the last step whose loss sum was read and finite
+        self._late = OneLate()
 
     def before_epoch(self, loop):
         self._checked = loop.step
+        self._late.clear()  # the epoch's end read the sums before
 
     def after_step(self, loop):
         if loop.step % self.every < loop.last_steps:  # a multiple of `every` reached (calls may take several)
@@ -177,32 +228,39 @@ class StopOnNonFinite(Hook):
         value = loop.metrics.get("train.loss")
         if value is not None and not np.isfinite(value):
             raise TrainingError("the loss is %s in epoch %d (steps %d to %d); %s. Lower optim.lr or check the data"
-                                % (value, loop.epoch, self._checked + 1, loop.step, _kept(loop.epoch - 1)))
+                                % (value, loop.epoch, self._checked + 1, loop.step, _kept(loop, loop.epoch - 1)))
 
     def _check(self, loop):
-        value = loop.loss_sum.asscalar()
+        read = self._late.swap(loop.loss_sum.copy(), loop.step)  # a copy: the sum goes on growing in place
+        if read is None:
+            return
+        value, step = read
         if not np.isfinite(value):
             raise TrainingError("the loss is %s in epoch %d, at step %d (first seen between steps %d and %d); %s. "
                                 "Lower optim.lr or check the data" % (value, loop.epoch + 1, loop.step,
-                                                                      self._checked + 1, loop.step, _kept(loop.epoch)))
-        self._checked = loop.step
+                                                                      self._checked + 1, step, _kept(loop, loop.epoch)))
+        self._checked = step
 
 
-def _kept(epochs_done):
-    """What a failed epoch leaves on disk: the checkpoint of the last finished epoch, if there is one."""
-    if epochs_done < 1:
-        return "no checkpoint was written (no epoch finished)"
-    return "the last checkpoint (epoch %d) is kept" % epochs_done
+def _kept(loop, epochs_done):
+    """What a failed epoch leaves on disk (``epochs_done`` epochs finished well before it): the checkpoint of the
+    last epoch written, if there is one."""
+    saved = getattr(loop, "saved_epoch", None)
+    if not saved:
+        return "no checkpoint was written (%s)" % ("no epoch finished" if epochs_done < 1 else
+                                                   "none was due yet: see train.checkpoint_seconds")
+    return "the last checkpoint (epoch %d) is kept" % saved
 
 
 class JsonlLog(Hook):
-    """Appends one JSON line of metrics per epoch to ``path`` (``log.jsonl``). Given the checkpoints'
-    ``writer``, the line is written after the epoch's checkpoint, and not at all if that fails: the log never
-    claims an epoch that the checkpoints do not hold."""
+    """Appends one JSON line of metrics per epoch to ``path`` (``log.jsonl``). Given the :class:`Checkpoint`, a
+    line is written once a checkpoint holds its epoch, after that checkpoint, and not at all if the checkpoint
+    fails: the log never claims an epoch that the checkpoints do not hold, so a resumed run logs each epoch once."""
 
-    def __init__(self, path, writer=None):
-        self.path, self.writer = path, writer
+    def __init__(self, path, checkpoint=None):
+        self.path, self.checkpoint = path, checkpoint
         self._start = None
+        self._lines = []  # (epoch, line) not written yet
 
     def before_epoch(self, loop):
         self._start = time.time()
@@ -210,37 +268,55 @@ class JsonlLog(Hook):
     def after_epoch(self, loop):
         record = {"epoch": loop.epoch, "step": loop.step, "lr": loop.trainer.learning_rate,
                   "seconds": round(time.time() - self._start, 3), **loop.metrics}
-        line = json.dumps(record) + "\n"
-
-        def append():
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
-        if self.writer is None:
-            append()
-        else:
-            self.writer.run(self.path, append)
+        self._lines.append((loop.epoch, json.dumps(record) + "\n"))
+        self._write(loop)
         log.info("epoch %d: %s", loop.epoch, ", ".join("%s=%.4g" % (k, v) for k, v in loop.metrics.items()
                                                       if isinstance(v, float)))
 
+    def after_train(self, loop):  # after the checkpoint's last write (the hooks' order)
+        self._write(loop)
+        if self.checkpoint is not None:
+            self.checkpoint.writer.wait()
+
+    def _write(self, loop):
+        held = loop.epoch if self.checkpoint is None else loop.saved_epoch
+        lines = "".join(line for epoch, line in self._lines if epoch <= held)
+        self._lines = [(epoch, line) for epoch, line in self._lines if epoch > held]
+        if not lines:
+            return
+
+        def append():
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(lines)
+        if self.checkpoint is None:
+            append()
+        else:
+            self.checkpoint.writer.run(self.path, append)
+
 
 class ProgressBar(Hook):
-    """A tqdm bar per epoch with the running loss and samples/s. The loss is read every ``every`` steps, since
-    each read waits for the device."""
+    """A tqdm bar per epoch with the running loss and samples/s. Every ``every`` steps the bar shows the mean loss
+    of the step read one read-out late (:class:`OneLate`); a bar that is not shown (the output is not a
+    terminal) reads nothing."""
 
     def __init__(self, steps_per_epoch=None, every=50):
         self.total, self.every = steps_per_epoch, every
         self.bar = None
+        self._late = OneLate()
 
     def before_epoch(self, loop):
         # disable=None: no bar when the output is not a terminal (a redirected log gets no bar fragments)
         self.bar = tqdm(total=self.total, desc="epoch %d" % (loop.epoch + 1), unit="step", leave=False, disable=None)
         self._start = time.time()
+        self._late.clear()
 
     def after_step(self, loop):
         self.bar.update(loop.last_steps)
-        if loop.step % self.every < loop.last_steps:
+        if loop.step % self.every < loop.last_steps and not self.bar.disable:
             rate = loop.samples / max(time.time() - self._start, 1e-9)
-            self.bar.set_postfix(loss="%.4f" % loop.last_loss.mean().asscalar(), samples_s="%.3g" % rate)
+            read = self._late.swap(loop.last_loss.mean())
+            if read is not None:
+                self.bar.set_postfix(loss="%.4f" % read[0], samples_s="%.3g" % rate)
 
     def after_epoch(self, loop):
         self.bar.total = self.bar.n  # the step count was an estimate (a text corpus): the epoch ends at 100%
