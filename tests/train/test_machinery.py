@@ -209,9 +209,10 @@ def _written(tmp_path, monkeypatch, seconds, fail=None):
     from zoo.train import checkpoint
     writes, real = [], checkpoint.write_content
 
-    def write(path, content):
-        writes.append((os.path.basename(path), json.loads(content["meta"].tobytes())["loop"]["epoch"]))
-        real(path, content)
+    def write(path, content, also=None):
+        epoch = json.loads(content["meta"].tobytes())["loop"]["epoch"]
+        writes.extend((os.path.basename(p), epoch) for p in (also, path) if p)  # also (best.npz) is named first
+        real(path, content, also=also)
     monkeypatch.setattr(checkpoint, "write_content", write)
     root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
     cfg = from_raw({"model": {"name": "mf", "dim": 16, "reg": 0.0, "init_scale": 0.1},
@@ -238,9 +239,9 @@ def _log_epochs(run):
 
 
 def test_checkpoints_every_epoch_or_when_due(tmp_path, monkeypatch):
-    """checkpoint_seconds=0: last.npz after every epoch, best.npz after the improving ones (1, 2, 4). A long
-    interval: one write at the end, best.npz holding epoch 4 (copied when it ended), and still a log line an
-    epoch."""
+    """checkpoint_seconds=0: last.npz after every epoch, best.npz after the improving ones (1, 2, 4: the same file,
+    a second name). A long interval: one write at the end, best.npz holding epoch 4 (copied when it ended), and
+    still a log line an epoch."""
     _, writes = _written(tmp_path / "every", monkeypatch, 0)
     assert [e for f, e in writes if f == "last.npz"] == [1, 2, 3, 4, 5, 6, 7]
     assert [e for f, e in writes if f == "best.npz"] == [1, 2, 4]
@@ -278,3 +279,32 @@ def test_a_non_finite_loss_is_read_one_read_out_late():
     loop.loss_sum += 1.0
     with pytest.raises(TrainingError, match=r"at step 150 \(first seen between steps 51 and 100\)"):
         hook.after_step(loop)
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["hard-link", "no-hard-links"])
+def test_a_second_name_is_the_same_file_and_stays_when_the_first_moves_on(tmp_path, monkeypatch, links):
+    """atomic_write(path, .., also=other): ``other`` holds what ``path`` holds (a hard link, or a copy where the
+    file system has none); writing ``path`` again leaves ``other`` as it was; a failed write leaves both."""
+    from zoo.paths import atomic_write
+    if not links:
+        def no_link(*args):
+            raise OSError(1, "Operation not permitted")
+        monkeypatch.setattr(os, "link", no_link)
+    last, best = str(tmp_path / "last.npz"), str(tmp_path / "best.npz")
+
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+    atomic_write(last, lambda f: f.write(b"epoch 1"), also=best)
+    assert read(best) == read(last) == b"epoch 1"
+    assert os.path.samefile(best, last) == links
+    atomic_write(last, lambda f: f.write(b"epoch 2"))
+    assert read(best) == b"epoch 1" and read(last) == b"epoch 2"
+
+    def fail(f):
+        f.write(b"half")
+        raise OSError(28, "No space left on device")
+    with pytest.raises(OSError):
+        atomic_write(last, fail, also=best)
+    assert read(best) == b"epoch 1" and read(last) == b"epoch 2"
+    assert sorted(os.listdir(tmp_path)) == ["best.npz", "last.npz"]  # no temporary file left

@@ -37,8 +37,10 @@ def model_only(content):
     return {key: value for key, value in content.items() if not key.startswith("trainer")}
 
 
-def write_content(path, content):
-    atomic_write(path, lambda f: np.savez(f, **content))
+def write_content(path, content, also=None):
+    """Write a checkpoint ``content`` to ``path``; with ``also``, the same file under that name too (see
+    :func:`~zoo.paths.atomic_write`): ``best.npz`` when the best epoch is the one ``last.npz`` holds."""
+    atomic_write(path, lambda f: np.savez(f, **content), also=also)
 
 
 class WriteError(OSError):
@@ -56,9 +58,9 @@ class BackgroundWriter:
         self._pending = []
         self.error = None
 
-    def submit(self, path, content):
-        """Write a checkpoint ``content`` (see :func:`checkpoint_content`) to ``path``."""
-        self.run(path, lambda: write_content(path, content))
+    def submit(self, path, content, also=None):
+        """Write a checkpoint ``content`` (see :func:`checkpoint_content`) to ``path`` (and name it ``also``)."""
+        self.run(path, lambda: write_content(path, content, also=also))
 
     def run(self, path, task):
         """Run ``task()``, which writes ``path``, after the writes submitted before it."""

@@ -8,7 +8,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from .checkpoint import BackgroundWriter, checkpoint_content, model_only
+from .checkpoint import BackgroundWriter, checkpoint_content
 from .loop import Hook, Interrupted, TrainingError
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,8 @@ class EarlyStopping(Hook):
 class Checkpoint(Hook):
     """Writes ``last.npz`` after an epoch once ``every_seconds`` have passed since the last write (0: after every
     epoch), after the last epoch, and when a signal stops the run (:meth:`save_last`); ``best.npz`` with it, when
-    the best epoch (by the monitored metric; without one, the last) has changed since.
+    the best epoch (by the monitored metric; without one, the last) has changed since: the same file as
+    ``last.npz`` (a hard link) when it is the same epoch, else the model alone.
 
     A checkpoint holds the parameters, the optimizer state, the epoch, every hook's state and ``arrays`` (such as
     the id maps), so ``--resume`` continues exactly where the run stopped. A best epoch that ends between writes
@@ -129,7 +130,7 @@ class Checkpoint(Hook):
         if time.time() - self._written >= self.every_seconds:
             self._write(loop, improved)
         elif improved:
-            self._best = model_only(checkpoint_content(loop.model, None, self.meta(loop), self.arrays))
+            self._best = checkpoint_content(loop.model, None, self.meta(loop), self.arrays)  # the model alone
         self._ended = True
 
     def after_train(self, loop):
@@ -147,11 +148,13 @@ class Checkpoint(Hook):
         self.writer.wait()
 
     def _write(self, loop, improved):
-        content = self._content(loop)  # copied off the device once, for both files
-        best = model_only(content) if improved else self._best
-        if best is not None:
-            self.writer.submit(os.path.join(self.folder, "best.npz"), best)
-        self.writer.submit(os.path.join(self.folder, "last.npz"), content)
+        best, last = os.path.join(self.folder, "best.npz"), os.path.join(self.folder, "last.npz")
+        if improved:  # the best epoch is this one: last.npz's file is best.npz too (one write, a hard link)
+            self.writer.submit(last, self._content(loop), also=best)
+        else:
+            if self._best is not None:
+                self.writer.submit(best, self._best)
+            self.writer.submit(last, self._content(loop))
         self._best, self._written, loop.saved_epoch = None, time.time(), loop.epoch
 
     def _content(self, loop):
