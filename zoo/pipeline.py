@@ -169,7 +169,7 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
     checkpoint = Checkpoint(ckpt_dir, arrays=dataset.state(), optimizer_state=not where.on_servers,
                             extra_meta={"model": cfg.model.name, "data": dataset.meta, "fingerprint": fingerprint(cfg),
                                         "batch_size": t.batch_size},
-                            every_seconds=t.checkpoint_seconds)
+                            every_seconds=t.checkpoint_seconds, wait_at_end=False)
     hooks = [Reseed(t.seed), StopOnNonFinite(t.log_every), EpochStats(dataset),
              Evaluate(lambda m: flat(evaluator.run(m, dataset.eval_sets())), t.eval_every),
              track, EarlyStopping(t.patience), checkpoint,
@@ -183,7 +183,9 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
         return prefetch((dataset.split_batch(b, len(devices)) for b in stream), t.prefetch)
     loop = TrainLoop(model, step, trainer, batches, devices, t.epochs, hooks, t.steps_per_call)
     # Only now, with everything checked, does the run folder get written; the lock keeps other runs out of it.
-    with folder:
+    # The last checkpoint's writes go on while the model is evaluated; the writer's block waits for them before
+    # the lock is let go, and the results are written after them.
+    with folder, checkpoint.writer:
         if resume:
             meta, arrays = read_checkpoint(folder.last)
             check_resume(meta, arrays, cfg, dataset, run_dir)
@@ -191,10 +193,13 @@ def train(cfg, run_dir, resume=False, overwrite=False, hooks=(), test=True):
         save_config(cfg, os.path.join(run_dir, "config.yaml"))
         loop.run()
         if where.on_servers:  # loading into the training model would reset the servers' tables: test a copy
+            checkpoint.writer.wait()
             model = load_model(run_dir, device=devices[0])[1]
         elif track.best_epoch != loop.epoch:  # else the model in memory is the best epoch's, as best.npz holds it
+            checkpoint.writer.wait()
             load_checkpoint(os.path.join(ckpt_dir, "best.npz"), model)
         results = evaluator.run(model, dataset.eval_sets(final=test))
+        checkpoint.writer.wait()  # the results name checkpoints that are on disk
         results.update(best_epoch=track.best_epoch, epochs=loop.epoch, seconds=round(time.time() - started, 2))
         atomic_write(os.path.join(run_dir, "results.json"),
                      lambda f: f.write(json.dumps(results, indent=2).encode()))

@@ -308,3 +308,28 @@ def test_a_second_name_is_the_same_file_and_stays_when_the_first_moves_on(tmp_pa
         atomic_write(last, fail, also=best)
     assert read(best) == b"epoch 1" and read(last) == b"epoch 2"
     assert sorted(os.listdir(tmp_path)) == ["best.npz", "last.npz"]  # no temporary file left
+
+
+def test_the_writer_block_waits_and_a_failed_write_does_not_hide_the_blocks_own_error(tmp_path):
+    """BackgroundWriter as a context manager: every write is done when the block ends; a failed write raises
+    WriteError at the end of a block that went well, and gives way to the error of a block that raised."""
+    import time
+    from zoo.train.checkpoint import BackgroundWriter, WriteError
+    done = []
+
+    def slow():
+        time.sleep(0.2)
+        done.append(True)
+    with BackgroundWriter() as writer:
+        writer.run(str(tmp_path / "a"), slow)
+    assert done == [True]
+
+    def full():
+        raise OSError(28, "No space left on device")
+    with pytest.raises(WriteError, match="No space left"):
+        with BackgroundWriter() as writer:
+            writer.run(str(tmp_path / "b"), full)
+    with pytest.raises(KeyError, match="the block's own"):
+        with BackgroundWriter() as writer:
+            writer.run(str(tmp_path / "c"), full)
+            raise KeyError("the block's own")

@@ -51,7 +51,8 @@ class BackgroundWriter:
     """Writes run files in one background thread, in the order they were submitted, so that the disk (``savez``
     and ``fsync`` cost as much as a whole epoch of a small model) does not hold up training. After a write fails,
     the writes queued behind it are skipped (a log line never gets ahead of its checkpoint), and :meth:`check`
-    and :meth:`wait` raise :class:`WriteError` naming the file, the reason and the free space."""
+    and :meth:`wait` raise :class:`WriteError` naming the file, the reason and the free space. As a context
+    manager, it waits for every write at the end of the block."""
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
@@ -71,6 +72,19 @@ class BackgroundWriter:
                 except OSError as err:
                     self.error = _write_error(path, err)
         self._pending = [f for f in self._pending if not f.done()] + [self._pool.submit(guarded)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        """Wait for the writes, so that none outlives the block; a failed write's error is raised unless the block
+        is raising one of its own."""
+        try:
+            self.wait()
+        except WriteError:
+            if kind is None:
+                raise
+        return False
 
     def check(self):
         """Raise the error of a failed write, if one failed."""

@@ -98,14 +98,16 @@ class Checkpoint(Hook):
     the id maps), so ``--resume`` continues exactly where the run stopped. A best epoch that ends between writes
     has its parameters copied to the host then and written with the next ``last.npz``, so that the two files
     always describe the same stretch of training. ``loop.saved_epoch`` says how many epochs the files on disk
-    hold. Files are written in the background while the next epoch trains; the loop waits for them at its end and
-    before an interrupt returns. Without ``optimizer_state`` (it lives on the servers in distributed training)
-    ``last.npz`` holds the model only.
+    hold. Files are written in the background while the next epoch trains; the loop waits for them at its end
+    (unless ``wait_at_end`` is off: then the caller waits, e.g. with ``checkpoint.writer`` as a context manager,
+    and may evaluate the model meanwhile) and before an interrupt returns. Without ``optimizer_state`` (it lives on
+    the servers in distributed training) ``last.npz`` holds the model only.
     """
 
-    def __init__(self, folder, arrays=None, extra_meta=None, optimizer_state=True, every_seconds=0.0):
+    def __init__(self, folder, arrays=None, extra_meta=None, optimizer_state=True, every_seconds=0.0,
+                 wait_at_end=True):
         self.folder, self.arrays, self.extra_meta = folder, arrays or {}, extra_meta or {}
-        self.optimizer_state, self.every_seconds = optimizer_state, every_seconds
+        self.optimizer_state, self.every_seconds, self.wait_at_end = optimizer_state, every_seconds, wait_at_end
         self.writer = BackgroundWriter()
         self._best = None      # best.npz's content, when a best epoch ended since the last write
         self._written = None   # when the files were last written (or the run started)
@@ -139,7 +141,8 @@ class Checkpoint(Hook):
         # epoch or after a rejected one (a non-finite loss), whose files stay those of the last write.
         if self._ended and loop.saved_epoch != loop.epoch:
             self._write(loop, False)
-        self.writer.wait()
+        if self.wait_at_end:
+            self.writer.wait()
 
     def save_last(self, loop):
         """``last.npz`` now, on disk when this returns (also mid-epoch, for a resume that skips the batches
@@ -276,9 +279,9 @@ class JsonlLog(Hook):
         log.info("epoch %d: %s", loop.epoch, ", ".join("%s=%.4g" % (k, v) for k, v in loop.metrics.items()
                                                       if isinstance(v, float)))
 
-    def after_train(self, loop):  # after the checkpoint's last write (the hooks' order)
+    def after_train(self, loop):  # after the checkpoint's last write (the hooks' order), which holds every epoch
         self._write(loop)
-        if self.checkpoint is not None:
+        if self.checkpoint is not None and self.checkpoint.wait_at_end:
             self.checkpoint.writer.wait()
 
     def _write(self, loop):
