@@ -1,6 +1,7 @@
 """Where zoo keeps what it downloads or builds (``$ZOO_CACHE``, default ``~/.cache/zoo``), and how it writes a file
 whole or not at all."""
 import os
+import shutil
 import tempfile
 
 
@@ -44,7 +45,6 @@ def atomic_write(path, write, also=None):
 
 def _second_name(source, path):
     """Make ``path`` name the file ``source`` (a hard link; else a copy), replacing what it named in one step."""
-    import shutil
     other = os.path.join(os.path.dirname(source), "." + os.path.basename(path) + ".link.tmp")
     try:
         if os.path.exists(other):

@@ -202,7 +202,7 @@ class FailAt(Hook):
             raise RuntimeError("stop")
 
 
-def _written(tmp_path, monkeypatch, seconds, fail=None):
+def _written(tmp_path, monkeypatch, seconds, fail=None, monitor="valid.rmse"):
     """Train the 7-epoch run of the test above (best epoch 4) with ``train.checkpoint_seconds=seconds``; returns
     the run folder and each write as (file, the epoch its content holds)."""
     import json
@@ -217,7 +217,7 @@ def _written(tmp_path, monkeypatch, seconds, fail=None):
     root = write_ratings_csv(str(tmp_path / "ml"), *low_rank_ratings())
     cfg = from_raw({"model": {"name": "mf", "dim": 16, "reg": 0.0, "init_scale": 0.1},
                     "data": {"name": "movielens", "root": root},
-                    "train": {"epochs": 7, "batch_size": 64, "progress": False, "monitor": "valid.rmse",
+                    "train": {"epochs": 7, "batch_size": 64, "progress": False, "monitor": monitor,
                               "checkpoint_seconds": seconds},
                     "optim": {"name": "adam", "lr": 0.05}})
     run = str(tmp_path / "run")
@@ -248,6 +248,10 @@ def test_checkpoints_every_epoch_or_when_due(tmp_path, monkeypatch):
     run, writes = _written(tmp_path / "due", monkeypatch, 3600)
     assert writes == [("best.npz", 4), ("last.npz", 7)]
     assert _log_epochs(run) == [1, 2, 3, 4, 5, 6, 7]
+    run, writes = _written(tmp_path / "unmonitored", monkeypatch, 3600, monitor="")  # the last is the best
+    assert writes == [("best.npz", 7), ("last.npz", 7)]  # one file, two names
+    folder = os.path.join(run, "checkpoints")
+    assert os.path.samefile(os.path.join(folder, "best.npz"), os.path.join(folder, "last.npz"))
 
 
 def test_a_failure_after_an_epoch_keeps_it_and_one_inside_an_epoch_keeps_nothing_new(tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ def checkpoint_content(model, trainer=None, meta=None, arrays=None):
 
 
 def model_only(content):
-    """``content`` without the optimizer state (what ``best.npz`` keeps)."""
+    """``content`` without the optimizer state."""
     return {key: value for key, value in content.items() if not key.startswith("trainer")}
 
 

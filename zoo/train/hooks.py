@@ -131,7 +131,7 @@ class Checkpoint(Hook):
         improved = getattr(loop, "improved", True)
         if time.time() - self._written >= self.every_seconds:
             self._write(loop, improved)
-        elif improved:
+        elif improved and not (loop.stop or loop.epoch >= loop.epochs):  # the last epoch is written just after
             self._best = checkpoint_content(loop.model, None, self.meta(loop), self.arrays)  # the model alone
         self._ended = True
 
@@ -140,7 +140,7 @@ class Checkpoint(Hook):
         # accepted (the last, an early stop, a hook after this one that stops it); never in the middle of an
         # epoch or after a rejected one (a non-finite loss), whose files stay those of the last write.
         if self._ended and loop.saved_epoch != loop.epoch:
-            self._write(loop, False)
+            self._write(loop, getattr(loop, "improved", True))
         if self.wait_at_end:
             self.writer.wait()
 
