@@ -107,6 +107,8 @@ def test_random_split_of_an_index():
 
 
 def test_id_map():
+    fitted, index = IdMap.fit([30, 10, 20, 10])
+    assert fitted.ids.tolist() == [10, 20, 30] and index.tolist() == [2, 0, 1, 0] and index.dtype == np.int32
     m = IdMap([30, 10, 20, 10])
     assert m.index([10, 20, 30]).tolist() == [0, 1, 2] and 20 in m and 25 not in m
     with pytest.raises(KeyError, match="25"):

@@ -8,6 +8,14 @@ class IdMap:
     def __init__(self, raw_ids):
         self.ids = np.unique(np.asarray(raw_ids))
 
+    @classmethod
+    def fit(cls, raw_ids):
+        """``(IdMap(raw_ids), its indices of raw_ids)``, from one sort instead of a sort and a search."""
+        ids, inverse = np.unique(np.asarray(raw_ids), return_inverse=True)
+        idmap = cls.__new__(cls)
+        idmap.ids = ids
+        return idmap, inverse.reshape(-1).astype(np.int32)
+
     def __len__(self):
         return len(self.ids)
 

@@ -176,9 +176,8 @@ class MovieLens:
             else:
                 train, test = temporal_split(users, times, test_ratio)
         train, valid = random_split(len(train), valid_ratio, np.random.default_rng([seed, 1]), train)
-        self.user_map, self.item_map = IdMap(users), IdMap(items)
-        self.users = self.user_map.index(users)
-        self.items = self.item_map.index(items)
+        self.user_map, self.users = IdMap.fit(users)
+        self.item_map, self.items = IdMap.fit(items)
         self.ratings = ratings
         self.splits = {"train": train, "valid": valid, "test": test}
         self._arrays = {}  # split -> its columns, made when first asked for

@@ -21,9 +21,12 @@ def save_checkpoint(path, model, trainer=None, meta=None, arrays=None):
     write_content(path, checkpoint_content(model, trainer, meta, arrays))
 
 
-def checkpoint_content(model, trainer=None, meta=None, arrays=None):
-    """The arrays of a checkpoint, copied to the host: training may go on while they are written."""
-    content = {"param/" + name: dense_table(p).asnumpy() for name, p in _params(model).items()}
+def checkpoint_content(model, trainer=None, meta=None, arrays=None, on_device=False):
+    """The arrays of a checkpoint, copied to the host: training may go on while they are written. With
+    ``on_device``, the parameters are copies on their device instead, which the engine makes in its own time, before
+    any later step changes them (:func:`write_content` brings them to the host)."""
+    copy = (lambda a: a.copy()) if on_device else (lambda a: a.asnumpy())
+    content = {"param/" + name: copy(dense_table(p)) for name, p in _params(model).items()}
     if trainer is not None:
         content.update(_trainer_content(trainer))
     content["meta"] = np.frombuffer(json.dumps(meta or {}).encode(), dtype=np.uint8)
@@ -40,6 +43,7 @@ def model_only(content):
 def write_content(path, content, also=None):
     """Write a checkpoint ``content`` to ``path``; with ``also``, the same file under that name too (see
     :func:`~zoo.paths.atomic_write`): ``best.npz`` when the best epoch is the one ``last.npz`` holds."""
+    content = {k: v.asnumpy() if isinstance(v, mx.nd.NDArray) else v for k, v in content.items()}
     atomic_write(path, lambda f: np.savez(f, **content), also=also)
 
 

@@ -132,7 +132,8 @@ class Checkpoint(Hook):
         if time.time() - self._written >= self.every_seconds:
             self._write(loop, improved)
         elif improved and not (loop.stop or loop.epoch >= loop.epochs):  # the last epoch is written just after
-            self._best = checkpoint_content(loop.model, None, self.meta(loop), self.arrays)  # the model alone
+            # the model alone, copied by the engine while Python goes on to the next epoch
+            self._best = checkpoint_content(loop.model, None, self.meta(loop), self.arrays, on_device=True)
         self._ended = True
 
     def after_train(self, loop):
