@@ -274,9 +274,15 @@ def test_a_large_ratings_file_is_parsed_once_then_read_from_the_cache(tmp_path, 
         np.testing.assert_array_equal(a, b)
         assert np.asarray(a).dtype == np.asarray(b).dtype
     assert isinstance(again[4], int)
+    entry = os.path.join(tmp_path / "cache" / "parsed", os.listdir(tmp_path / "cache" / "parsed")[0])
+    with open(entry, "r+b") as f:  # an entry cut short (a full disk, a crash) is parsed anew, never half read
+        f.truncate(os.path.getsize(entry) // 2)
+    for a, b in zip(first, movielens.read_ratings(path, "ml-latest-small")):
+        np.testing.assert_array_equal(a, b)
+    assert len(calls) == 2
     with open(path, "a") as f:
         f.write("1,1,4.0,5\n")
-    assert len(movielens.read_ratings(path, "ml-latest-small")[0]) == len(first[0]) + 1 and len(calls) == 2
+    assert len(movielens.read_ratings(path, "ml-latest-small")[0]) == len(first[0]) + 1 and len(calls) == 3
     (tmp_path / "blocked").write_text("a file where the cache folder should be")
     monkeypatch.setenv("ZOO_CACHE", str(tmp_path / "blocked"))
-    assert len(movielens.read_ratings(path, "ml-latest-small")[0]) == len(first[0]) + 1 and len(calls) == 3
+    assert len(movielens.read_ratings(path, "ml-latest-small")[0]) == len(first[0]) + 1 and len(calls) == 4
