@@ -9,6 +9,10 @@ import os
 # batch (measured in zoo/ops/README.md). Read when MXNet is first imported; a value the user set stays.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from .cores import default_mxnet_threads  # noqa: E402  (imports nothing of MXNet's)
+
+default_mxnet_threads()  # a thread a physical core for MXNet's operators, where the user set no count
+
 try:
     import mxnet  # noqa: F401
 except ImportError as err:  # pragma: no cover - exercised by the install check in tests/test_package.py
