@@ -12,9 +12,7 @@ class IdMap:
     def fit(cls, raw_ids):
         """``(IdMap(raw_ids), its indices of raw_ids)``, from one sort instead of a sort and a search."""
         ids, inverse = np.unique(np.asarray(raw_ids), return_inverse=True)
-        idmap = cls.__new__(cls)
-        idmap.ids = ids
-        return idmap, inverse.reshape(-1).astype(np.int32)
+        return cls(ids), inverse.reshape(-1).astype(np.int32)  # (ids already sorted and unique: cheap)
 
     def __len__(self):
         return len(self.ids)

@@ -35,11 +35,6 @@ def checkpoint_content(model, trainer=None, meta=None, arrays=None, on_device=Fa
     return content
 
 
-def model_only(content):
-    """``content`` without the optimizer state."""
-    return {key: value for key, value in content.items() if not key.startswith("trainer")}
-
-
 def write_content(path, content, also=None):
     """Write a checkpoint ``content`` to ``path``; with ``also``, the same file under that name too (see
     :func:`~zoo.paths.atomic_write`): ``best.npz`` when the best epoch is the one ``last.npz`` holds."""
