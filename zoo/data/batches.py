@@ -33,6 +33,8 @@ def split_rows(batch, parts, whole=()):
     at the positions ``whole``, which every part gets entire (e.g. negatives shared by the whole batch). A part
     that would be empty is left out."""
     n = len(batch[next(i for i in range(len(batch)) if i not in whole)])
+    if parts == 1:  # one device: the batch as it is (this runs every step, and small steps take microseconds)
+        return [tuple(batch)] if n else []
     bounds = [n * p // parts for p in range(parts + 1)]
     return [tuple(a if i in whole else a[lo:hi] for i, a in enumerate(batch))
             for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]

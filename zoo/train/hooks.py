@@ -132,8 +132,10 @@ class Checkpoint(Hook):
         if time.time() - self._written >= self.every_seconds:
             self._write(loop, improved)
         elif improved and not (loop.stop or loop.epoch >= loop.epochs):  # the last epoch is written just after
-            # the model alone, copied by the engine while Python goes on to the next epoch
-            self._best = checkpoint_content(loop.model, None, self.meta(loop), self.arrays, on_device=True)
+            # the model alone, copied by the engine while Python goes on to the next epoch, into the copy of the
+            # best epoch before, which no write holds (a write takes it and leaves None)
+            self._best = checkpoint_content(loop.model, None, self.meta(loop), self.arrays, on_device=True,
+                                            into=self._best)
         self._ended = True
 
     def after_train(self, loop):
