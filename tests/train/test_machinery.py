@@ -240,12 +240,17 @@ def _log_epochs(run):
 
 
 def test_checkpoints_every_epoch_or_when_due(tmp_path, monkeypatch):
-    """checkpoint_seconds=0: last.npz after every epoch, best.npz after the improving ones (1, 2, 4: the same file,
-    a second name). A long interval: one write at the end, best.npz holding epoch 4 (copied when it ended), and
-    still a log line an epoch."""
-    _, writes = _written(tmp_path / "every", monkeypatch, 0)
+    """checkpoint_seconds=0: last.npz after every epoch, best.npz after the improving ones (the same file, a second
+    name). A long interval: one write at the end, best.npz holding epoch 4 (copied when it ended), and still a log
+    line an epoch."""
+    import json
+    run, writes = _written(tmp_path / "every", monkeypatch, 0)
     assert [e for f, e in writes if f == "last.npz"] == [1, 2, 3, 4, 5, 6, 7]
-    assert [e for f, e in writes if f == "best.npz"] == [1, 2, 4]
+    with open(os.path.join(run, "log.jsonl")) as f:
+        rmse = [json.loads(line)["valid.rmse"] for line in f]
+    improving = [e for e in range(1, 8) if rmse[e - 1] < min(rmse[:e - 1], default=np.inf)]
+    assert improving[-1] == 4 and len(improving) < 7  # epochs that did not improve are among them
+    assert [e for f, e in writes if f == "best.npz"] == improving
     run, writes = _written(tmp_path / "due", monkeypatch, 3600)
     assert writes == [("best.npz", 4), ("last.npz", 7)]
     assert _log_epochs(run) == [1, 2, 3, 4, 5, 6, 7]

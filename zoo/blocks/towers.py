@@ -2,6 +2,7 @@
 import mxnet as mx
 from mxnet.gluon import HybridBlock, nn
 
+from .init import ZooNormal
 from .rowsum import row_sum
 
 
@@ -38,7 +39,7 @@ class EmbeddingTower(HybridBlock):
         self.out_dim = hidden[-1] if hidden else dim
         with self.name_scope():
             self.embedding = nn.Embedding(num_embeddings, dim, sparse_grad=sparse_grad,
-                                          weight_initializer=mx.init.Normal(init_scale) if init_scale else "zeros")
+                                          weight_initializer=ZooNormal(init_scale) if init_scale else "zeros")
             self.layers = nn.HybridSequential()
             for i, width in enumerate(hidden):
                 if dropout:
@@ -75,7 +76,7 @@ class EmbeddingBag(HybridBlock):
         self.num_embeddings, self.dim = num_embeddings, dim
         with self.name_scope():
             self.weight = self.params.get("weight", shape=(num_embeddings, dim), grad_stype="row_sparse",
-                                          init=mx.init.Normal(init_scale) if init_scale else "zeros")
+                                          init=ZooNormal(init_scale) if init_scale else "zeros")
 
     def hybrid_forward(self, F, rows, which=None, weight=None):
         bags = F.sparse.dot(F.cast_storage(rows, stype="csr"), weight)               # (n, dim)

@@ -34,7 +34,7 @@ from ..paths import cache_dir
 log = logging.getLogger(__name__)
 
 SOURCES = ("rating_loss.cc", "mf_loss.cc", "mf_adam_steps.cc", "sgns_loss.cc", "sgns_sgd.cc", "multinomial_loss.cc",
-           "lazy_adam.cc", "lazy_sgd.cc", "lazy_rowwise_adagrad.cc", "batches.cc", "topk.cc")
+           "lazy_adam.cc", "lazy_sgd.cc", "lazy_rowwise_adagrad.cc", "batches.cc", "topk.cc", "random_normal.cc")
 # -march=native: the library is built on the machine that runs it (and the cache key names the processor).
 # -fno-math-errno -fno-trapping-math: math without side effects, so that loops over sqrt, floor and selects
 # vectorize; -ffp-contract=fast: a * b + c as one fused multiply-add (ISO C++ mode would keep them apart).
