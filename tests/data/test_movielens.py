@@ -109,6 +109,14 @@ def test_random_split_of_an_index():
 def test_id_map():
     fitted, index = IdMap.fit([30, 10, 20, 10])
     assert fitted.ids.tolist() == [10, 20, 30] and index.tolist() == [2, 0, 1, 0] and index.dtype == np.int32
+    rng = np.random.default_rng(0)
+    # counted (small ids), sorted (ids far above their count, negative ids, floats): the same map
+    for raw in (rng.integers(0, 500, 2000), rng.integers(0, 10 ** 12, 2000), rng.integers(-50, 50, 300),
+                rng.integers(0, 9, 40).astype(np.float64)):
+        fitted, index = IdMap.fit(raw)
+        ids, inverse = np.unique(raw, return_inverse=True)
+        assert fitted.ids.dtype == raw.dtype and np.array_equal(fitted.ids, ids)
+        assert index.dtype == np.int32 and np.array_equal(index, inverse)
     m = IdMap([30, 10, 20, 10])
     assert m.index([10, 20, 30]).tolist() == [0, 1, 2] and 20 in m and 25 not in m
     with pytest.raises(KeyError, match="25"):
