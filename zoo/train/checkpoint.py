@@ -48,7 +48,22 @@ def write_content(path, content, also=None):
     """Write a checkpoint ``content`` to ``path``; with ``also``, the same file under that name too (see
     :func:`~zoo.paths.atomic_write`): ``best.npz`` when the best epoch is the one ``last.npz`` holds."""
     content = {k: v.asnumpy() if isinstance(v, mx.nd.NDArray) else v for k, v in content.items()}
-    atomic_write(path, lambda f: np.savez(f, **content), also=also)
+    atomic_write(path, lambda f: savez(f, content), also=also)
+
+
+def savez(f, arrays):
+    """``np.savez(f, **arrays)``'s file (what ``np.load`` reads), each array's bytes written from its memory:
+    ``np.savez`` first copies them (``tobytes``), holding the interpreter while the final evaluation would run."""
+    with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            array = np.array(array, order="C", copy=False)  # (ascontiguousarray makes 0-d arrays 1-d)
+            header = np.lib.format.header_data_from_array_1_0(array)
+            with archive.open(name + ".npy", "w", force_zip64=True) as out:
+                try:
+                    np.lib.format.write_array_header_1_0(out, header)
+                except ValueError:  # a header too long for format 1.0 (numpy's own choice then)
+                    np.lib.format.write_array_header_2_0(out, header)
+                out.write(array.reshape(-1).view(np.uint8))  # a view of the array's bytes
 
 
 class WriteError(OSError):
