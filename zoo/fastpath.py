@@ -9,8 +9,9 @@ loss block must match.)
 :func:`select_objective` logs once which path a run takes and why. The same goes for the optimizer
 (:func:`make_optimizer`) and for the training step (:func:`select_step`): SGD applied one example at a time
 (``optim.per_example``) runs as a fused training kernel where one applies, else as one step on the batch's summed
-gradient. Models and blocks never import :mod:`zoo.ops`; tests compare every fused path with the
-composite one on the same batch.
+gradient. Models and blocks never choose a fused kernel (the one operator a block calls is the towers'
+initializer's sampler, :class:`zoo.blocks.init.ZooNormal`); tests compare every fused path with the composite one
+on the same batch.
 """
 import logging
 
