@@ -364,3 +364,16 @@ def test_checkpoint_files_are_what_np_savez_writes(tmp_path):
         for name in arrays:
             assert got[name].dtype == want[name].dtype and got[name].shape == want[name].shape, name
             np.testing.assert_array_equal(got[name], want[name])
+
+
+def test_a_copy_on_the_device_goes_into_the_arrays_of_the_one_before():
+    from zoo.train.checkpoint import checkpoint_content
+    model = Line()
+    model.initialize()
+    first = checkpoint_content(model, on_device=True)
+    model.w.set_data(mx.nd.array([4.0, 5.0, 6.0]))
+    second = checkpoint_content(model, on_device=True, into=first)
+    (name,) = [k for k in first if k.startswith("param/")]
+    assert second[name] is first[name] and second[name].asnumpy().tolist() == [4.0, 5.0, 6.0]
+    model.w.set_data(mx.nd.array([7.0, 8.0, 9.0]))  # the copy does not follow the model
+    assert second[name].asnumpy().tolist() == [4.0, 5.0, 6.0]

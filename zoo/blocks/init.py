@@ -7,10 +7,10 @@ import numpy as np
 class ZooNormal(mx.init.Initializer):
     """``N(0, sigma^2)`` numbers, as ``mx.init.Normal(sigma)``, drawn by zoo's C++ sampler
     (``zoo_random_normal``: a generator per block of numbers, Marsaglia's polar method) from a seed that MXNet's own
-    generator gives, so ``mx.random.seed`` repeats them. MXNet's sampler takes 15-30 ns a number, which for the
-    embedding tables of a small data set is more than an epoch of training. Where zoo's operators are not
-    available (no compiler, ``ZOO_CPP_OPS=0``, an array off the CPU), MXNet's sampler draws them: other numbers
-    of the same distribution.
+    generator gives, so ``mx.random.seed`` repeats them. MXNet's own sampler is several times slower: on a small
+    data set its tables' start cost more than an epoch of training (``zoo/ops/README.md``). Where zoo's operators
+    are not available (no compiler, ``ZOO_CPP_OPS=0``, an array off the CPU), MXNet's sampler draws them: other
+    numbers of the same distribution.
 
     Gluon initializes a parameter on the CPU and copies it to each device, so every device starts from one draw.
     """

@@ -1,7 +1,7 @@
 // zoo_random_normal: float32 numbers drawn from N(loc, scale^2), the same from a seed whatever the thread count.
 //
-// MXNet's sampler (std::normal_distribution on Mersenne twisters) takes 15-30 ns a number: initializing a table
-// of a million rows' worth of factors cost more than training an epoch of a small data set. Here the output is cut
+// MXNet's sampler (std::normal_distribution on Mersenne twisters) is slow enough that initializing a small data
+// set's tables cost more than an epoch of training it (zoo/ops/README.md). Here the output is cut
 // into blocks of kBlock numbers and each block draws from a generator of its own, a SplitMix64 sequence (Steele,
 // Lea and Flood 2014) whose start is the seed's mix plus the block's number times 2^20 steps, so that no two
 // blocks share a state; pairs of normals come from Marsaglia's polar method. The blocks are shared among the
@@ -37,7 +37,8 @@ void fill_block(float* out, int64_t n, uint64_t state, float loc, float scale) {
   constexpr float kUnit = 1.0f / (1 << 23);  // 24 bits to a uniform in [-1, 1)
   for (int64_t k = 0; k < n;) {
     const uint64_t bits = mix(state += kGamma);
-    const float a = static_cast<float>(bits >> 40) * kUnit - 1, b = static_cast<float>((bits >> 8) & 0xFFFFFF) * kUnit - 1;
+    const float a = static_cast<float>(bits >> 40) * kUnit - 1;
+    const float b = static_cast<float>((bits >> 8) & 0xFFFFFF) * kUnit - 1;
     const float s = a * a + b * b;
     if (s >= 1 || s == 0) continue;  // outside the unit disc (21% of the pairs): draw again
     const float f = std::sqrt(-2 * std::log(s) / s);

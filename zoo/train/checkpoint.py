@@ -26,7 +26,7 @@ def checkpoint_content(model, trainer=None, meta=None, arrays=None, on_device=Fa
     ``on_device``, the parameters are copies on their device instead, which the engine makes in its own time, before
     any later step changes them (:func:`write_content` brings them to the host); ``into``, an earlier such content
     of the same model that nothing else holds any more, gives its arrays to copy into (new ones would be new
-    memory, which the system must fault in and zero page by page: 4-5 times the copy)."""
+    memory, which the system faults in and zeroes page by page, at several times the copy's cost)."""
     def copy(name, a):
         if not on_device:
             return a.asnumpy()
