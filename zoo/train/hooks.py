@@ -96,9 +96,9 @@ class Checkpoint(Hook):
 
     A checkpoint holds the parameters, the optimizer state, the epoch, every hook's state and ``arrays`` (such as
     the id maps), so ``--resume`` continues exactly where the run stopped. A best epoch that ends between writes
-    has its parameters copied to the host then and written with the next ``last.npz``, so that the two files
-    always describe the same stretch of training. ``loop.saved_epoch`` says how many epochs the files on disk
-    hold. Files are written in the background while the next epoch trains; the loop waits for them at its end
+    has its parameters copied then (on the device, by the engine) and written with the next ``last.npz``, so that
+    the two files always describe the same stretch of training. ``loop.saved_epoch`` says how many epochs the files
+    on disk hold. Files are written in the background while the next epoch trains; the loop waits for them at its end
     (unless ``wait_at_end`` is off: then the caller waits, e.g. with ``checkpoint.writer`` as a context manager,
     and may evaluate the model meanwhile) and before an interrupt returns. Without ``optimizer_state`` (it lives on
     the servers in distributed training) ``last.npz`` holds the model only.
