@@ -142,10 +142,12 @@ def monitored(results, monitor):
     return float(value)
 
 
-def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print):
+def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print, confirm_seeds=(), top=5):
     """Run (or continue) the study in ``out`` until it holds ``trials`` finished trials (complete or pruned) or
     ``timeout`` seconds pass; writes ``best.yaml`` (the best trial's whole config), ``refit.yaml`` (the same
-    trained on the whole training part to the trial's best epoch, see :func:`refit`) and ``trials.json``. Returns
+    trained on the whole training part to the trial's best epoch, see :func:`refit`) and ``trials.json``. With
+    ``confirm_seeds``, the ``top`` best trials run again with those train seeds and the best mean is chosen
+    (:func:`confirm`). Returns
     ``(study, rows)``, the rows those of ``trials.json``. ``train(cfg, run_dir, hooks=, test=)`` is
     :func:`zoo.pipeline.train` unless given."""
     import optuna
@@ -178,12 +180,47 @@ def search(cfg, space, out, trials, timeout=None, seed=0, train=None, echo=print
     if done < trials:
         from .train.loop import TrainingError
         study.optimize(objective, n_trials=trials - done, timeout=timeout, catch=(TrainingError,))
-    return study, write_outputs(study, space, cfg, out)
+    chosen = confirm(study, space, cfg, out, top, confirm_seeds, train, echo) if confirm_seeds else None
+    return study, write_outputs(study, space, cfg, out, chosen)
 
 
-def write_outputs(study, space, cfg, out):
-    """``best.yaml`` (the best trial's whole config), ``refit.yaml`` and ``trials.json`` (every trial: number,
-    state, value, the config values tried, seconds)."""
+def confirm(study, space, cfg, out, top, seeds, train, echo=print):
+    """The ``top`` best complete trials run again with each of ``train.seed`` ``seeds`` (the same data, the same
+    validation part; into ``OUT/trial-NNN-seed-S``, kept when done, so a stopped search continues here too);
+    returns the number of the trial whose mean validation over its own run and these is best, and writes
+    ``confirm.json``. A trial's best epoch is a minimum over noisy epochs: the best single value is partly luck,
+    which another start does not repeat."""
+    maximize = cfg.train.monitor_mode == "max"
+    complete = sorted((t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"),
+                      key=lambda t: t.value, reverse=maximize)[:top]
+    rows = []
+    for t in complete:
+        values = {d.key: d.value(t.params[d.key]) for d in space}
+        scores = {str(cfg.train.seed): t.value}
+        for seed in seeds:
+            folder = os.path.join(out, "trial-%03d-seed-%d" % (t.number, seed))
+            done = os.path.join(folder, "results.json")
+            if os.path.exists(done):
+                with open(done, encoding="utf-8") as f:
+                    results = json.load(f)
+            else:
+                echo("trial %d again, train.seed=%d" % (t.number, seed))
+                results = train(with_values(cfg, dict(values, **{"train.seed": seed})), folder, overwrite=True,
+                                test=False)
+            scores[str(seed)] = monitored(results, cfg.train.monitor)
+        rows.append({"number": t.number, "scores": scores, "mean": sum(scores.values()) / len(scores)})
+    atomic_write(os.path.join(out, "confirm.json"), lambda f: f.write(json.dumps(rows, indent=2).encode()))
+    if not rows:
+        return None
+    best = (max if maximize else min)(rows, key=lambda r: r["mean"])
+    echo("chosen: trial %d, mean %s %.4f over train seeds %s" % (
+        best["number"], cfg.train.monitor, best["mean"], ", ".join(best["scores"])))
+    return best["number"]
+
+
+def write_outputs(study, space, cfg, out, chosen=None):
+    """``best.yaml`` (the best trial's whole config, or trial ``chosen``'s), ``refit.yaml`` and ``trials.json``
+    (every trial: number, state, value, the config values tried, seconds)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         values = {d.key: d.value(t.params[d.key]) for d in space if d.key in t.params}
@@ -194,7 +231,7 @@ def write_outputs(study, space, cfg, out):
     atomic_write(os.path.join(out, "trials.json"), lambda f: f.write(json.dumps(rows, indent=2).encode()))
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if complete:
-        best = study.best_trial
+        best = study.best_trial if chosen is None else study.trials[chosen]
         best_cfg = with_values(cfg, {d.key: d.value(best.params[d.key]) for d in space})
         save_config(best_cfg, os.path.join(out, "best.yaml"))
         best_epoch = trial_best_epoch(os.path.join(out, "trial-%03d" % best.number))

@@ -32,3 +32,20 @@ def test_mf_beats_global_mean_on_low_rank_data(ratings_dir, tmp_path):
     baseline = np.sqrt(np.mean((test_ratings - train_ratings.mean()) ** 2))
     assert results["test"]["n"] == len(test_ratings)
     assert results["test"]["rmse"] < 0.6 * baseline, (results["test"], baseline)
+
+
+def test_svdpp_with_a_still_zero_rated_items_table_trains_as_mf(ratings_dir, tmp_path):
+    """SVD++ is MF plus the rated items' embedding: started at zero and not learning (implicit_init_scale 0,
+    implicit_lr_mult 0), it draws MF's starting tables and makes MF's steps, through its own (composite) path
+    against MF's fused kernel. A learning table changes the result."""
+    def run(name, **model):
+        cfg = from_raw({"model": {"name": name, "dim": 8, "reg": 0.02, "init_scale": 0.05, **model},
+                        "data": {"name": "movielens", "root": ratings_dir, "implicit": name == "svdpp"},
+                        "train": {"epochs": 3, "batch_size": 64, "progress": False, "steps_per_call": 4},
+                        "optim": {"name": "adam", "lr": 0.01}})
+        return train(cfg, str(tmp_path / ("%s-%d" % (name, len(list(tmp_path.iterdir()))))))
+    mf = run("mf")
+    still = run("svdpp", implicit_init_scale=0.0, implicit_lr_mult=0.0)
+    learning = run("svdpp", implicit_init_scale=0.0, implicit_lr_mult=1.0)
+    np.testing.assert_allclose(still["test"]["rmse"], mf["test"]["rmse"], rtol=1e-5)
+    assert abs(learning["test"]["rmse"] - mf["test"]["rmse"]) > 1e-4

@@ -34,6 +34,11 @@ TINY = {
                                "data": {"name": "movielens", "root": root}},
     "svdpp": lambda root: {"model": {"name": "svdpp", "dim": 4},
                            "data": {"name": "movielens", "root": root, "implicit": True}},
+    # configs/movielens_svdpp.yaml's recipe: the rated items' table from zero, SGD a rating at a time
+    "svdpp_per_example": lambda root: {
+        "model": {"name": "svdpp", "dim": 4, "implicit_init_scale": 0.0, "implicit_lr_mult": 0.5},
+        "data": {"name": "movielens", "root": root, "implicit": True},
+        "optim": {"name": "sgd", "lr": 0.01, "per_example": True}},
     "ranking_mf": lambda root: {"model": {"name": "ranking_mf", "dim": 4},
                                 "data": {"name": "movielens_implicit", "root": root, "positive_threshold": 3.5},
                                 "eval": {"k": [5]}},
@@ -289,6 +294,7 @@ FINAL_METRIC = {"ranking_mf": ("test", "ndcg@5", 1e-4), "ranking_mf_history": ("
                 "ranking_mf_sampled_softmax": ("test", "ndcg@5", 1e-4), "ranking_mf_in_batch": ("test", "ndcg@5", 1e-4),
                 "ranking_mf_svd": ("test", "ndcg@5", 1e-4),
                 "mf": ("test", "rmse", 1e-4), "mf_towers": ("test", "rmse", 1e-4), "svdpp": ("test", "rmse", 1e-4),
+                "svdpp_per_example": ("test", "rmse", 1e-4),
                 "skipgram": ("wordsim353", "spearman", 1e-4), "skipgram_shared": ("wordsim353", "spearman", 1e-4),
                 "skipgram_per_example": ("wordsim353", "spearman", 1e-4),
                 "siamese_cnn": ("test", "recall@1", 0.1), "siamese_cnn_in_batch_pairs": ("test", "recall@1", 0.1),
@@ -310,6 +316,8 @@ def short_run(name, data_root, tmp_path, **train):
             optim = dict(raw["optim"], lr=12.8 / batch_size)  # the same step a pair
     if name.startswith(("siamese", "proxy", "metric")):
         epochs, optim = 4, {"name": "adam", "lr": 0.01}
+    if name == "svdpp_per_example":
+        optim = raw["optim"]  # its recipe is its optimizer
     train = {k: v for k, v in train.items() if v is not None}
     raw.update(train=dict({"epochs": epochs, "batch_size": batch_size, "progress": False}, **train), optim=optim)
     return from_raw(raw), split, metric, tolerance

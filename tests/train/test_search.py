@@ -100,6 +100,41 @@ def test_a_stopped_search_continues_with_the_same_command(cfg, tmp_path):
         assert [t["state"] for t in json.load(f)] == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
 
 
+def test_confirming_the_best_trials_with_other_seeds_chooses_the_best_mean(cfg, tmp_path):
+    """Trial 0 is best on its own run but bad with train seeds 1 and 2; among the two best trials confirmed,
+    trial 1's mean wins and best.yaml is its config. Runs already confirmed are read back, not run again."""
+    space = search.parse_space({"optim.lr": {"log": [1e-3, 1e-1]}}, "space.yaml", cfg)
+    out, calls = str(tmp_path / "search"), []
+    own = {0: 0.80, 1: 0.81, 2: 0.82}
+    again = {0: 0.90, 1: 0.81, 2: 0.80}
+
+    def fake_train(run_cfg, folder, overwrite=False, hooks=(), test=True):
+        assert not test  # a search never reads the test split
+        name = os.path.basename(folder)
+        calls.append((name, run_cfg.train.seed))
+        number = int(name.split("-")[1])
+        if "seed" not in name:
+            return {"valid": {"rmse": own[number]}}
+        os.makedirs(folder)
+        results = {"valid": {"rmse": again[number] + run_cfg.train.seed / 1000}}
+        with open(os.path.join(folder, "results.json"), "w") as f:
+            json.dump(results, f)
+        return results
+
+    study, _ = search.search(cfg, space, out, trials=3, train=fake_train, echo=lambda line: None,
+                             confirm_seeds=[1, 2], top=2)
+    assert calls == [("trial-000", 0), ("trial-001", 0), ("trial-002", 0), ("trial-000-seed-1", 1),
+                     ("trial-000-seed-2", 2), ("trial-001-seed-1", 1), ("trial-001-seed-2", 2)]
+    with open(os.path.join(out, "confirm.json")) as f:
+        rows = json.load(f)
+    assert [r["number"] for r in rows] == [0, 1]
+    assert np.allclose([r["mean"] for r in rows], [(0.80 + 0.901 + 0.902) / 3, (0.81 + 0.811 + 0.812) / 3])
+    best = load_config(os.path.join(out, "best.yaml"))
+    assert np.isclose(best.optim.lr, study.trials[1].params["optim.lr"]) and study.best_trial.number == 0
+    search.search(cfg, space, out, trials=3, train=fake_train, echo=lambda line: None, confirm_seeds=[1, 2], top=2)
+    assert len(calls) == 7  # nothing ran again
+
+
 def test_search_from_the_command_line(tmp_path, ratings_dir):
     space = tmp_path / "space.yaml"
     space.write_text("optim.lr: {log: [1.0e-3, 3.0e-2]}\nmodel.reg: {log: [0.01, 0.3]}\n")
@@ -134,6 +169,8 @@ def test_search_from_the_command_line(tmp_path, ratings_dir):
     assert proc.returncode == 2 and "optim.lrr is not a key of the config" in proc.stderr
     proc = run_tool(args(overrides=[]))  # the shipped config trains on its validation part: nothing to score
     assert proc.returncode == 2 and "train.monitor=valid.rmse data.valid_ratio=0.2" in proc.stderr
+    proc = run_tool(args() + ["--confirm-seeds", "1,two"])
+    assert proc.returncode == 2 and "--confirm-seeds takes whole numbers" in proc.stderr
 
 
 def test_the_refit_keeps_the_trials_schedule(cfg):

@@ -146,11 +146,14 @@ class SVDpp(MatrixFactorization):
 
     @dataclasses.dataclass
     class Config(MatrixFactorization.Config):
-        CHECKS = {**MatrixFactorization.Config.CHECKS, "implicit_lr_mult": at_least(0.0)}
+        CHECKS = {**MatrixFactorization.Config.CHECKS, "implicit_lr_mult": at_least(0.0),
+                  "implicit_init_scale": ((lambda v: v is None or v >= 0.0), ">= 0.0, or null for init_scale")}
         name: str = "svdpp"
-        # the rated items' table learns at this multiple of optim.lr (Surprise's lr_yj against lr_all): slower
-        # than the rest, SVD++ starts as MF and takes from the implicit feedback what the validation rewards
+        # the rated items' table learns at this multiple of optim.lr (Surprise's lr_yj against lr_all)
         implicit_lr_mult: float = 1.0
+        # the rated items' table's start (its normal's std); None: init_scale. At 0 SVD++ starts as exactly MF
+        # (the same draws for the other tables) and learns from there what the rated items add
+        implicit_init_scale: typing.Optional[float] = None
 
     @classmethod
     def from_config(cls, cfg, meta):
@@ -158,7 +161,8 @@ class SVDpp(MatrixFactorization):
             raise ValueError("model svdpp needs the users' rated items: set data.implicit: true")
         shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(MatrixFactorization.Config)}
         mf = MatrixFactorization.from_config(MatrixFactorization.Config(**shared), meta)  # the parts, passed on
-        user = ImplicitUserTower(mf.user_tower, meta["num_items"], cfg.dim, cfg.init_scale, prefix="implicit_")
+        bag_init = cfg.init_scale if cfg.implicit_init_scale is None else cfg.implicit_init_scale
+        user = ImplicitUserTower(mf.user_tower, meta["num_items"], cfg.dim, bag_init, prefix="implicit_")
         user.bag.weight.lr_mult = cfg.implicit_lr_mult
         return cls(user, mf.item_tower, mf.scorer, mf.user_bias, mf.item_bias, penalty=mf.penalty, prefix="svdpp_")
 
