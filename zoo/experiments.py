@@ -17,7 +17,7 @@ import numpy as np
 
 from .config import ConfigError, from_raw, save_config
 from .paths import atomic_write
-from .train.rundir import RunFolderError
+from .train.rundir import RunFolderError, finished_results
 
 PLAN = "experiment.json"
 SUMMARY = "summary.json"
@@ -90,10 +90,9 @@ def run_all(cfg, out, seeds=(), folds=(), resume=False, overwrite=False, train=N
     results = {}
     for name, run_cfg in runs:
         folder = os.path.join(out, name)
-        done = os.path.join(folder, "results.json")
-        if os.path.exists(done):
-            with open(done) as f:
-                results[name] = json.load(f)
+        done = finished_results(folder)
+        if done is not None:
+            results[name] = done
             log("%s: done before, kept" % name)
             continue
         again = os.path.exists(os.path.join(folder, "checkpoints", "last.npz"))

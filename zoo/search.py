@@ -20,7 +20,7 @@ import yaml
 from .config import ConfigError, from_raw, save_config
 from .paths import atomic_write
 from .train.loop import Hook
-from .train.rundir import best_epoch as trial_best_epoch
+from .train.rundir import best_epoch as trial_best_epoch, finished_results
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,11 @@ def read_space(path, cfg):
     except yaml.YAMLError as err:
         raise ConfigError("%s is not valid YAML: %s" % (path, err)) from None
     return parse_space(raw, path, cfg)
+
+
+def config_values(space, params):
+    """``{"section.key": config value}`` of a trial's stored Optuna ``params`` (the keys it has)."""
+    return {d.key: d.value(params[d.key]) for d in space if d.key in params}
 
 
 def with_values(cfg, values):
@@ -195,15 +200,12 @@ def confirm(study, space, cfg, out, top, seeds, train, echo=print):
                       key=lambda t: t.value, reverse=maximize)[:top]
     rows = []
     for t in complete:
-        values = {d.key: d.value(t.params[d.key]) for d in space}
+        values = config_values(space, t.params)
         scores = {str(cfg.train.seed): t.value}
         for seed in seeds:
             folder = os.path.join(out, "trial-%03d-seed-%d" % (t.number, seed))
-            done = os.path.join(folder, "results.json")
-            if os.path.exists(done):
-                with open(done, encoding="utf-8") as f:
-                    results = json.load(f)
-            else:
+            results = finished_results(folder)
+            if results is None:
                 echo("trial %d again, train.seed=%d" % (t.number, seed))
                 results = train(with_values(cfg, dict(values, **{"train.seed": seed})), folder, overwrite=True,
                                 test=False)
@@ -223,7 +225,7 @@ def write_outputs(study, space, cfg, out, chosen=None):
     (every trial: number, state, value, the config values tried, seconds)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
-        values = {d.key: d.value(t.params[d.key]) for d in space if d.key in t.params}
+        values = config_values(space, t.params)
         seconds = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete else None
         value = t.value if t.value is not None and math.isfinite(t.value) else None
         rows.append({"number": t.number, "state": t.state.name, "value": value, "params": values,
@@ -232,7 +234,7 @@ def write_outputs(study, space, cfg, out, chosen=None):
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if complete:
         best = study.best_trial if chosen is None else study.trials[chosen]
-        best_cfg = with_values(cfg, {d.key: d.value(best.params[d.key]) for d in space})
+        best_cfg = with_values(cfg, config_values(space, best.params))
         save_config(best_cfg, os.path.join(out, "best.yaml"))
         best_epoch = trial_best_epoch(os.path.join(out, "trial-%03d" % best.number))
         if best_epoch:

@@ -11,11 +11,19 @@ import shutil
 RUN_FILES = ("config.yaml", "log.jsonl", "results.json", "checkpoints")
 
 
+def finished_results(run_dir):
+    """A finished run's ``results.json`` as a dict, or None when the run has not finished (there is none)."""
+    path = os.path.join(run_dir, "results.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def best_epoch(run_dir):
     """The best epoch a finished run's ``results.json`` records, or None (no results yet, or none recorded)."""
     try:
-        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
-            return json.load(f).get("best_epoch")
+        return (finished_results(run_dir) or {}).get("best_epoch")
     except (OSError, ValueError):
         return None
 
