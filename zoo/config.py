@@ -82,7 +82,8 @@ class TrainConfig:
     eval_every: int = 1            # validation after every N epochs and after the last; 0: only the final
                                    # evaluation (runs without a monitor, e.g. word2vec, need no more)
     steps_per_call: int = 1        # batches one call of a multi-step kernel trains on, one step each (biased MF
-                                   # with Adam on one CPU); the same steps as 1, without Python's cost for each
+                                   # with Adam, SVD++ with SGD per example, on one CPU); the same steps as 1,
+                                   # without Python's cost for each
     checkpoint_seconds: float = 30.0  # last.npz (and best.npz) after an epoch once this long has passed since
                                    # they were last written (0: every epoch); always after the last epoch and when
                                    # Ctrl-C or SIGTERM stops the run

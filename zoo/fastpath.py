@@ -20,10 +20,10 @@ import numpy as np
 from mxnet.gluon import Block, HybridBlock, nn
 
 from . import ops
-from .blocks import (CandidateScorer, DotScorer, EmbeddingPenalty, EmbeddingTower, MultinomialLoss,
+from .blocks import (CandidateScorer, DotScorer, EmbeddingBag, EmbeddingPenalty, EmbeddingTower, MultinomialLoss,
                      NegativeSamplingLoss, PairwiseCandidateScorer, SquaredLoss, hybridize_dense)
 from .config import ConfigError
-from .models import MatrixFactorization, Objective, RankingMF, SkipGram
+from .models import ImplicitUserTower, MatrixFactorization, Objective, RankingMF, SVDpp, SkipGram
 from .ops.optimizers import FusedAdam, FusedSGD, RowwiseAdaGrad
 from .train.loop import GradientStep, Step, to_ndarray
 
@@ -335,6 +335,107 @@ def mf_adam_steps_reason(model, optimizer, devices):
             or (None if len(devices) == 1 else "%d devices" % len(devices)))
 
 
+class FusedSVDppSGDSteps(GradientStep):
+    """SVD++'s training steps with plain SGD on each batch's summed gradient (``optim.per_example``), several in one
+    C++ call (``zoo_svdpp_sgd_steps``): for each batch in order, what ``GradientStep(Objective(model),
+    sum_gradients=True)`` and ``trainer.step`` with SGD make on it (the tests compare the two), for a model and
+    optimizer that :func:`svdpp_sgd_steps_reason` accepts. One batch alone (``__call__``) is that ``GradientStep``;
+    :meth:`run_steps` takes several (``train.steps_per_call``). The batches' rows of rated items go to the kernel as
+    the data made them (each batch's distinct users' rows and each example's row among them)."""
+
+    def __init__(self, model, objective):
+        super().__init__(objective, sum_gradients=True)
+        m = model
+        self.params = [m.user_tower.user_tower.embedding.weight, m.item_tower.embedding.weight,
+                       m.user_bias.embedding.weight, m.item_bias.embedding.weight, m.scorer.offset,
+                       m.user_tower.bag.weight]
+        self.reg = m.penalty.strength if m.penalty is not None else 0.0
+
+    def run_steps(self, items, trainer):
+        """Train on ``items``, each a list of one batch ``(users, items, rated, ratings)`` (``rated`` a
+        :class:`~zoo.rows.SharedRows`), one step each. Returns the per-example losses of all of them,
+        ``(examples,)``; None (nothing done) when the batches are not of one size but the last, which a single
+        call cannot cut, or their rows have more entries than int32 indexes."""
+        batches = [item[0] for item in items]
+        sizes = [len(b[-1]) for b in batches]
+        if any(n != sizes[0] for n in sizes[:-1]) or sizes[-1] > sizes[0]:
+            return None
+        rows = [b[2].unique for b in batches]
+        counts = np.array([len(r) for r in rows])
+        entries = np.array([len(r.indices) for r in rows])
+        if entries.sum() >= 2 ** 31:
+            return None
+        from .ops.fused import svdpp_sgd_steps
+        optimizer = trainer.optimizer  # asked each call: loading a checkpoint replaces it
+        ctx = trainer._contexts[0]
+        index = [trainer._param2idx[p.name] for p in self.params]
+        lr = np.empty((len(items), 6), np.float32)
+        for s in range(len(items)):  # each step's rates, as trainer.step moves the clock and the schedule
+            optimizer._update_count(index)
+            lr[s] = optimizer._get_lrs(index)
+        optimizer.rescale_grad = trainer._scale  # trainer.step(1): the summed gradient
+        row_start = np.concatenate([[0], np.cumsum(counts)])
+        entry_start = np.concatenate([[0], np.cumsum(entries)])
+        indptr = np.concatenate([r.indptr[:-1] + e for r, e in zip(rows, entry_start)] + [[entry_start[-1]]])
+        which = np.concatenate([b[2].which + r0 for b, r0 in zip(batches, row_start)])
+        columns = [np.concatenate([b[k] for b in batches]) for k in (0, 1, 3)]
+        arrays = [(which, "int32"), (row_start, "int32"), (indptr, "int32"),
+                  (np.concatenate([r.indices for r in rows]), "int32"),
+                  (np.concatenate([r.values for r in rows]), "float32")]
+        users, items_, ratings = (to_ndarray(c.astype(t, copy=False), ctx)
+                                  for c, t in zip(columns, ("int32", "int32", "float32")))
+        which, row_start, indptr, indices, values = (to_ndarray(a.astype(t, copy=False), ctx) for a, t in arrays)
+        weights = [p.data(ctx) for p in self.params]
+        # to_ndarray, not mx.nd.array, which would wait for the steps already queued
+        return svdpp_sgd_steps(users, items_, which, row_start, indptr, indices, values, ratings,
+                               to_ndarray(lr, ctx), *weights, batch=sizes[0], reg=self.reg,
+                               rescale_grad=optimizer.rescale_grad)
+
+
+def svdpp_sgd_steps_reason(model, optimizer, devices):
+    """None when :class:`FusedSVDppSGDSteps` makes ``optimizer``'s per-example steps on ``model``'s objective on
+    ``devices``, else why not."""
+    if not isinstance(model, SVDpp):
+        return "no multi-step SGD kernel for %s" % type(model).__name__
+    names = ("hybrid_forward", "regularization", "biases", "forward")
+    overridden = _overridden(model, SVDpp, names) or _overridden(model.user_tower, ImplicitUserTower,
+                                                                  ("hybrid_forward", "forward"))
+    trained = [p.name for p in model.collect_params().values() if p.grad_req != "null"]
+    return ((overridden and "%s overrides %s" % (type(model).__name__, overridden))
+            or mf_reason(model)
+            or _exact(model.user_tower, ImplicitUserTower, "the user tower")
+            or _exact(model.user_tower.bag, EmbeddingBag, "the rated items' bag")
+            or bare_tables(model.user_tower.user_tower, model.item_tower, model.user_bias, model.item_bias)
+            or (None if len(trained) == 6 else "the trained parameters are not the five tables and the offset: %s"
+                % ", ".join(trained))
+            or (None if model.item_tower.sparse_grad else "the tables have dense gradients (sparse_grad=false)")
+            or _plain_sgd(optimizer)
+            or (None if optimizer.clip_gradient is None else "SGD clips gradients")
+            or (None if len(devices) == 1 else "%d devices" % len(devices)))
+
+
+# multi-step kernels: (reason(model, optimizer, devices) -> None or why not, build(model, objective) -> Step, name,
+# whether they make optim.per_example's steps)
+MULTI_STEP_RECIPES = [(mf_adam_steps_reason, FusedMFAdamSteps, "the fused MF Adam kernel", False),
+                      (svdpp_sgd_steps_reason, FusedSVDppSGDSteps, "the fused SVD++ SGD kernel", True)]
+
+
+def multi_step(model, objective, devices, optimizer, per_example, on_servers):
+    """``(step, reason)``: the step that makes several of ``objective``'s steps in one call and None, or None and
+    why none applies."""
+    if on_servers:
+        return None, "parameter servers"
+    reasons = []
+    for reason_of, build, name, per_example_steps in MULTI_STEP_RECIPES:
+        if per_example_steps != per_example:
+            continue
+        why = _kernel_reason(devices, lambda: reason_of(model, optimizer, devices))
+        if why is None:
+            return build(model, objective), "%s (%s)" % (name, build.__name__)
+        reasons.append(why)
+    return None, "; ".join(reasons)
+
+
 # (model class, name, reason(model, optimizer) -> None or why not, build(model, devices) -> Step)
 STEP_RECIPES = [(SkipGram, "skip-gram SGD", skipgram_sgd_reason, FusedSkipGramSGD)]
 
@@ -356,29 +457,30 @@ def fused_step(model, devices, optimizer):
 def select_step(model, devices, optimizer, per_example=False, hybridize=True, on_servers=False, steps_per_call=1):
     """The loop's training step for ``model`` on ``devices`` with ``optimizer``: without ``per_example``,
     :class:`~zoo.train.loop.GradientStep` on :func:`select_objective`'s objective (one step on the batch's mean
-    gradient); with ``steps_per_call`` > 1, where a kernel makes several such steps in one call
-    (:class:`FusedMFAdamSteps`), that step (the loop hands it that many batches at once; elsewhere it runs them
-    one at a time, the same steps). With ``per_example`` (plain SGD applied to one example at a time, at rate lr),
-    a fused step where one applies, else one step on the batch's summed gradient, SGD's per-example steps taken
-    together (the same to first order; a ``clip_gradient`` then bounds the sum). Logs which and why.
-    ``per_example`` is refused ``on_servers``, whose optimizers get the workers' mean gradient."""
+    gradient). With ``per_example`` (plain SGD applied to one example at a time, at rate lr), a fused step where
+    one applies, else one step on the batch's summed gradient, SGD's per-example steps taken together (the same to
+    first order; a ``clip_gradient`` then bounds the sum). With ``steps_per_call`` > 1, where a kernel makes
+    several of those batch steps in one call (:class:`FusedMFAdamSteps`, :class:`FusedSVDppSGDSteps`), that step
+    (the loop hands it that many batches at once; elsewhere it runs them one at a time, the same steps). Logs
+    which and why. ``per_example`` is refused ``on_servers``, whose optimizers get the workers' mean gradient."""
     if per_example and on_servers:
         raise ConfigError("optim.per_example: not with parameter servers (train.kvstore=dist_*), which apply the "
                           "workers' mean gradient: set optim.per_example=false and optim.lr to the rate a batch "
                           "(a pair's rate times train.batch_size)", key="optim.per_example")
+    summed = "SGD on the batch's summed gradient (optim.per_example)"
     if per_example:
         step, why = fused_step(model, devices, optimizer)
         if step is not None:
             log.info("training step: %s", why)
             return step
-        log.info("training step: SGD on the batch's summed gradient (optim.per_example); %s", why)
+        log.info("training step: %s; %s", summed, why)
     objective = select_objective(model, devices, hybridize)
-    if steps_per_call > 1 and not per_example:
-        why = "parameter servers" if on_servers else None
-        why = why or _kernel_reason(devices, lambda: mf_adam_steps_reason(model, optimizer, devices))
-        if why is None:
-            log.info("training step: %d steps a call by the fused MF Adam kernel (FusedMFAdamSteps)", steps_per_call)
-            return FusedMFAdamSteps(model, objective)
+    if steps_per_call > 1:
+        step, why = multi_step(model, objective, devices, optimizer, per_example, on_servers)
+        if step is not None:
+            log.info("training step: %d steps a call by %s%s", steps_per_call, why,
+                     ", each " + summed if per_example else "")
+            return step
         log.info("training step: one step at a time (train.steps_per_call=%d: no multi-step kernel: %s)",
                  steps_per_call, why)
     return GradientStep(objective, sum_gradients=per_example)

@@ -522,6 +522,104 @@ def test_several_mf_adam_steps_in_one_call_are_the_steps_one_at_a_time(extra, sc
     assert counts == counts1 and updates == updates1 == 4
 
 
+def _svdpp(num_users=30, num_items=20, cls=None, **kwargs):
+    """A small SVD++ whose rated items' table starts away from zero and learns at half the rate."""
+    from zoo.models import SVDpp
+    cls = cls or SVDpp
+    config = dict(dim=8, reg=0.05, init_scale=0.3, implicit_init_scale=0.2, implicit_lr_mult=0.5)
+    mx.random.seed(0)
+    model = cls.from_config(cls.Config(**dict(config, **kwargs)), {"num_users": num_users, "num_items": num_items,
+                                                                   "mean_rating": 3.0, "implicit": True})
+    model.initialize()
+    return model
+
+
+def _svdpp_batches(sizes, num_users=30, num_items=20, seed=5):
+    """Batches ``(users, items, rated, ratings)`` as ``MovieLens(implicit=True)`` makes them: ``rated`` the batch's
+    distinct users' rows of rated items (weighted 1/sqrt(count)) and each example's row among them."""
+    from zoo.rows import SharedRows, SparseRows
+    rng = np.random.default_rng(seed)
+    rated = [np.sort(rng.choice(num_items, rng.integers(1, 9), replace=False)) for _ in range(num_users)]
+
+    def rows_of(users):
+        indptr = np.concatenate([[0], np.cumsum([len(rated[u]) for u in users])])
+        values = np.concatenate([np.full(len(rated[u]), len(rated[u]) ** -0.5) for u in users])
+        return SparseRows(indptr, np.concatenate([rated[u] for u in users]), values, num_items)
+    batches = []
+    for n in sizes:
+        users = rng.integers(0, num_users, n).astype(np.int32)
+        users[:4] = users[0]  # a user several times in one batch
+        batches.append((users, rng.integers(0, num_items, n).astype(np.int32), SharedRows.of(users, rows_of),
+                        rng.uniform(1, 5, n).astype(np.float32)))
+    return batches
+
+
+@pytest.mark.parametrize("schedule", [True, False])
+def test_several_svdpp_sgd_steps_in_one_call_are_the_composite_steps_one_at_a_time(schedule):
+    """``FusedSVDppSGDSteps.run_steps`` on four batches (the last shorter) against the reference: the composite
+    ``Objective(SVDpp)``'s summed gradient (``optim.per_example``) and ``trainer.step`` with SGD on each batch in
+    turn: the same losses and parameters, the rated items' table at its own rate, a schedule moving once a step."""
+    from zoo.fastpath import FusedSVDppSGDSteps, make_optimizer, svdpp_sgd_steps_reason
+    from zoo.ops.arrays import as_ndarrays
+    from zoo.train.loop import GradientStep
+    assert ops.load()
+    batches = _svdpp_batches([16, 16, 16, 9])
+    results = []
+    for together in (True, False):
+        model = _svdpp()
+        extra = {"lr_scheduler": mx.lr_scheduler.FactorScheduler(step=1, factor=0.8)} if schedule else {}
+        optimizer = make_optimizer("sgd", dict(learning_rate=0.05, **extra))
+        trainer = mx.gluon.Trainer(model.collect_params(), optimizer)
+        assert svdpp_sgd_steps_reason(model, optimizer, [mx.cpu()]) is None
+        reference = Objective(model)
+        reference.hybridize()
+        if together:
+            losses = FusedSVDppSGDSteps(model, reference).run_steps([[b] for b in batches], trainer).asnumpy()
+        else:
+            step = GradientStep(reference, sum_gradients=True)
+            losses = np.concatenate([step([as_ndarrays(b)], trainer)[0].asnumpy() for b in batches])
+        results.append((losses, {k: p.data().asnumpy() for k, p in model._collect_params_with_prefix().items()},
+                        trainer.optimizer.num_update))
+    (losses, params, updates), (losses1, params1, updates1) = results
+    np.testing.assert_allclose(losses, losses1, rtol=1e-5, atol=1e-6)
+    assert len(params1) == 6
+    for key in params1:
+        assert not np.allclose(params1[key], _svdpp()._collect_params_with_prefix()[key].data().asnumpy()), key
+        np.testing.assert_allclose(params[key], params1[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    assert updates == updates1 == 4
+
+
+def test_the_svdpp_multi_step_kernel_is_chosen_only_where_it_makes_those_steps(caplog):
+    """SVD++ with plain SGD per example on one CPU: the kernel, and the log says so. Adam, momentum, clipping, two
+    devices, without per_example, or a subclass that overrides the forward: one step at a time (or MF's kernel's
+    refusal), and the log says why."""
+    import logging
+    from zoo.fastpath import FusedSVDppSGDSteps, make_optimizer, select_step
+    from zoo.models import SVDpp
+
+    class Shifted(SVDpp):
+        def hybrid_forward(self, F, users, items, *rest):
+            return super().hybrid_forward(F, users, items, *rest) + 1
+    sgd = make_optimizer("sgd", {"learning_rate": 0.01})
+    with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
+        step = select_step(_svdpp(), [mx.cpu()], sgd, per_example=True, steps_per_call=8)
+    assert isinstance(step, FusedSVDppSGDSteps), caplog.text
+    assert "8 steps a call by the fused SVD++ SGD kernel" in caplog.text and "summed gradient" in caplog.text
+    cases = [(_svdpp(), [mx.cpu()], make_optimizer("adam", {"learning_rate": 0.01}), True, "not SGD"),
+             (_svdpp(), [mx.cpu()], make_optimizer("sgd", {"learning_rate": 0.01, "momentum": 0.9}), True,
+              "momentum"),
+             (_svdpp(), [mx.cpu()], make_optimizer("sgd", {"learning_rate": 0.01, "clip_gradient": 1.0}), True,
+              "clips"),
+             (_svdpp(), [mx.cpu(0), mx.cpu(1)], sgd, True, "2 devices"),
+             (_svdpp(), [mx.cpu()], sgd, False, "not a bare EmbeddingTower"),
+             (_svdpp(cls=Shifted), [mx.cpu()], sgd, True, "Shifted overrides hybrid_forward")]
+    for m, devices, optimizer, per_example, reason in cases:
+        with caplog.at_level(logging.INFO, logger="zoo.fastpath"):
+            caplog.clear()
+            step = select_step(m, devices, optimizer, per_example=per_example, steps_per_call=8)
+        assert not isinstance(step, FusedSVDppSGDSteps) and reason in caplog.text, (reason, caplog.text)
+
+
 def test_the_multi_step_kernel_is_chosen_only_where_it_makes_those_steps(caplog):
     """Another optimizer, dense gradients, two devices, parameter servers or a subclass that overrides the
     forward: one step at a time, and the log says why."""

@@ -4,7 +4,8 @@ The CPU wheel of MXNet 1.9 runs each element-wise operator as its own pass over 
 one. ``rating_loss.cc``: biased MF's loss from the towers' outputs; ``mf_loss.cc`` and ``sgns_loss.cc``: biased
 MF's and skip-gram's losses read straight from the embedding tables, writing row_sparse gradients;
 ``sgns_sgd.cc``: word2vec's training step, SGD one skip-gram pair at a time in place in the tables;
-``mf_adam_steps.cc``: several of biased MF's Adam steps in one call; ``multinomial_loss.cc``: the ranking model's
+``mf_adam_steps.cc``: several of biased MF's Adam steps in one call; ``svdpp_sgd_steps.cc``: several of
+SVD++'s SGD steps in one call; ``multinomial_loss.cc``: the ranking model's
 softmax over the catalog against a user's positives (the blocks around them are in :mod:`zoo.ops.fused`);
 ``lazy_adam.cc``, ``lazy_sgd.cc``, ``lazy_rowwise_adagrad.cc``: row_sparse updates (see
 :mod:`zoo.ops.optimizers`); ``batches.cc``: an epoch's random order, its batches' rows and skip-gram's
@@ -33,8 +34,9 @@ from ..paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("rating_loss.cc", "mf_loss.cc", "mf_adam_steps.cc", "sgns_loss.cc", "sgns_sgd.cc", "multinomial_loss.cc",
-           "lazy_adam.cc", "lazy_sgd.cc", "lazy_rowwise_adagrad.cc", "batches.cc", "topk.cc", "random_normal.cc")
+SOURCES = ("rating_loss.cc", "mf_loss.cc", "mf_adam_steps.cc", "svdpp_sgd_steps.cc", "sgns_loss.cc", "sgns_sgd.cc",
+           "multinomial_loss.cc", "lazy_adam.cc", "lazy_sgd.cc", "lazy_rowwise_adagrad.cc", "batches.cc", "topk.cc",
+           "random_normal.cc")
 # -march=native: the library is built on the machine that runs it (and the cache key names the processor).
 # -fno-math-errno -fno-trapping-math: math without side effects, so that loops over sqrt, floor and selects
 # vectorize; -ffp-contract=fast: a * b + c as one fused multiply-add (ISO C++ mode would keep them apart).

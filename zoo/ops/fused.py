@@ -134,3 +134,21 @@ def mf_adam_steps(users, items, ratings, hyper, rescale, *tables_and_moments, ba
     _nonempty(mx.nd, "zoo_mf_adam_steps", users=users)
     return mx.nd.zoo_mf_adam_steps(users, items, ratings, hyper, rescale, *tables_and_moments, batch=batch, reg=reg,
                                    beta1=beta1, beta2=beta2, epsilon=epsilon, clip_gradient=clip_gradient)
+
+
+def svdpp_sgd_steps(users, items, which, row_start, indptr, indices, values, ratings, lr, *tables, batch, reg=0.0,
+                    rescale_grad=1.0):
+    """SVD++'s training steps with plain SGD on each step's summed gradient, ``batch`` examples a step, in one C++
+    call (``zoo_svdpp_sgd_steps``): each step's gradient of ``Objective(SVDpp)`` (squared error, ``reg`` on the
+    user side's sum, the item row and the biases) then SGD's update of the rows it used and of the offset, as
+    ``trainer.step`` with SGD makes it. CPU only.
+
+    Inputs: ``users``, ``items``, ``which`` ``(n,)`` int32 (``which``: each example's row of rated items);
+    ``row_start`` ``(steps + 1,)`` int32 (step ``s`` has the rows ``[row_start[s], row_start[s + 1])``);
+    ``indptr``, ``indices`` int32 and ``values`` float32: those rows in CSR form; ``ratings`` ``(n,)``; ``lr``
+    ``(steps, 6)``: each step's rate for the user table, item table, user bias, item bias, offset and rated items'
+    table; then those six parameters, updated in place. Returns each example's loss before its step, ``(n,)``."""
+    _require_ops()
+    _nonempty(mx.nd, "zoo_svdpp_sgd_steps", users=users)
+    return mx.nd.zoo_svdpp_sgd_steps(users, items, which, row_start, indptr, indices, values, ratings, lr, *tables,
+                                     batch=batch, reg=reg, rescale_grad=rescale_grad)
