@@ -376,20 +376,26 @@ class FusedSVDppSGDSteps(GradientStep):
         optimizer.rescale_grad = trainer._scale  # trainer.step(1): the summed gradient
         row_start = np.concatenate([[0], np.cumsum(counts)])
         entry_start = np.concatenate([[0], np.cumsum(entries)])
-        indptr = np.concatenate([r.indptr[:-1] + e for r, e in zip(rows, entry_start)] + [[entry_start[-1]]])
-        which = np.concatenate([b[2].which + r0 for b, r0 in zip(batches, row_start)])
-        columns = [np.concatenate([b[k] for b in batches]) for k in (0, 1, 3)]
-        arrays = [(which, "int32"), (row_start, "int32"), (indptr, "int32"),
-                  (np.concatenate([r.indices for r in rows]), "int32"),
-                  (np.concatenate([r.values for r in rows]), "float32")]
-        users, items_, ratings = (to_ndarray(c.astype(t, copy=False), ctx)
-                                  for c, t in zip(columns, ("int32", "int32", "float32")))
-        which, row_start, indptr, indices, values = (to_ndarray(a.astype(t, copy=False), ctx) for a, t in arrays)
+
+        def joined(parts, dtype):  # the call's arrays, made here and handed over whole: no copy on the way in
+            return _handed_over(np.concatenate(parts, dtype=dtype, casting="same_kind"), ctx)
+        arrays = [joined([b[k] for b in batches], t) for k, t in ((0, np.int32), (1, np.int32), (3, np.float32))]
+        arrays += [joined([b[2].which + r0 for b, r0 in zip(batches, row_start)], np.int32),
+                   _handed_over(row_start.astype(np.int32), ctx),
+                   joined([r.indptr[:-1] + e for r, e in zip(rows, entry_start)] + [entry_start[-1:]], np.int32),
+                   joined([r.indices for r in rows], np.int32), joined([r.values for r in rows], np.float32)]
+        users, items_, ratings, which, row_start, indptr, indices, values = arrays
         weights = [p.data(ctx) for p in self.params]
-        # to_ndarray, not mx.nd.array, which would wait for the steps already queued
         return svdpp_sgd_steps(users, items_, which, row_start, indptr, indices, values, ratings,
-                               to_ndarray(lr, ctx), *weights, batch=sizes[0], reg=self.reg,
+                               _handed_over(lr, ctx), *weights, batch=sizes[0], reg=self.reg,
                                rescale_grad=optimizer.rescale_grad)
+
+
+def _handed_over(a, ctx):
+    """An NDArray on ``ctx`` over the numpy array ``a``, which the caller made and lets go of (so no copy, unlike
+    :func:`~zoo.train.loop.to_ndarray`, and no wait for the queued steps, unlike ``mx.nd.array``)."""
+    out = mx.nd.from_numpy(np.ascontiguousarray(a), zero_copy=True)
+    return out if out.context == ctx else out.as_in_context(ctx)
 
 
 def svdpp_sgd_steps_reason(model, optimizer, devices):
@@ -397,9 +403,7 @@ def svdpp_sgd_steps_reason(model, optimizer, devices):
     ``devices``, else why not."""
     if not isinstance(model, SVDpp):
         return "no multi-step SGD kernel for %s" % type(model).__name__
-    names = ("hybrid_forward", "regularization", "biases", "forward")
-    overridden = _overridden(model, SVDpp, names) or _overridden(model.user_tower, ImplicitUserTower,
-                                                                  ("hybrid_forward", "forward"))
+    overridden = _overridden(model, SVDpp, ("hybrid_forward", "regularization", "biases", "forward"))
     trained = [p.name for p in model.collect_params().values() if p.grad_req != "null"]
     return ((overridden and "%s overrides %s" % (type(model).__name__, overridden))
             or mf_reason(model)

@@ -262,6 +262,20 @@ def test_implicit_rows_are_each_users_training_items_weighted(ratings_dir):
         MovieLens(root=ratings_dir, split="kfold", folds=3, fold=4)
 
 
+def test_weighted_selection_is_the_weighted_rows_of_the_selected_entries():
+    """The batch rows of SVD++ in one function: the same CSR as ``weighted_rows(entries(...))``, for rows in any
+    order, repeated, empty (a user without training items) or none."""
+    from zoo.data.positives import entries, positives, weighted_rows, weighted_selection
+    rng = np.random.default_rng(0)
+    csr = positives(rng.integers(0, 50, 2000), rng.integers(0, 300, 2000), 60)  # users 50-59 rated nothing
+    for rows in ([3, 7, 3, 55, 0], [], [59, 58], [49]):
+        rows = np.array(rows, np.int64)
+        a, b = weighted_rows(len(rows), *entries(csr, rows), 300), weighted_selection(csr, rows, 300)
+        for field in ("indptr", "indices", "values"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        assert b.shape == (len(rows), 300) and b.values.dtype == np.float32
+
+
 def test_a_large_ratings_file_is_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
     """Files of at least MIN_BYTES are kept in $ZOO_CACHE/parsed by content: the second read gives the same
     columns without parsing, a changed file is parsed anew, and a cache that cannot be written is passed over."""

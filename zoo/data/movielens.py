@@ -21,7 +21,7 @@ from .download import DataError, data_folder, download, extract_zip
 from .idmap import IdMap
 from .parse import read_columns
 from .parsed import cached
-from .positives import entries, implicit_feedback, positives, weighted_rows
+from .positives import implicit_feedback, positives, weighted_selection
 from .splits import kfold_split, random_split, temporal_split
 
 log = logging.getLogger(__name__)
@@ -250,8 +250,8 @@ class MovieLens:
         :class:`~zoo.rows.SharedRows` ``(batch, num_items)`` weighted ``|N(u)|^-1/2`` (SVD++'s)."""
         if self.implicit is None:
             return users, items
-        return users, items, SharedRows.of(users, lambda distinct: weighted_rows(
-            len(distinct), *entries(self.implicit, distinct), len(self.item_map)))
+        return users, items, SharedRows.of(users, lambda distinct: weighted_selection(
+            self.implicit, distinct, len(self.item_map)))
 
     def num_examples(self, split):
         return len(self.splits[split])

@@ -30,6 +30,20 @@ def select_rows(csr, rows):
     return np.concatenate([[0], np.cumsum(counts)]), entries(csr, rows)[1]
 
 
+def weighted_selection(csr, rows, num_cols):
+    """:class:`~zoo.rows.SparseRows` of the CSR rows ``rows`` (in that order), each row's entries weighted
+    ``1 / sqrt(count)``: ``weighted_rows(len(rows), *entries(csr, rows), num_cols)`` in fewer passes (it runs for
+    every batch of SVD++)."""
+    from ..rows import SparseRows
+    indptr, indices = csr
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    ends = np.cumsum(counts)
+    at = np.repeat(starts - (ends - counts), counts) + np.arange(ends[-1] if len(ends) else 0)
+    weights = (1.0 / np.sqrt(np.maximum(counts, 1))).astype(np.float32)
+    return SparseRows(np.concatenate([[0], ends]), indices[at], np.repeat(weights, counts), num_cols)
+
+
 def weighted_rows(n, row_of, items, num_cols):
     """:class:`~zoo.rows.SparseRows` ``(n, num_cols)``: row ``r`` holds the ``items`` whose ``row_of`` is ``r``
     (``row_of`` ascending, as :func:`entries` gives them), each weighted ``1 / sqrt(count)``: SVD++'s
