@@ -13,7 +13,7 @@ from ..registry import DATASETS
 from .batches import iterate_batches, split_rows
 from .download import DataError
 from .movielens import MovieLens
-from .positives import entries, implicit_feedback, weighted_rows
+from .positives import entries, implicit_feedback, weighted_rows, weighted_selection
 from .skipgram import UnigramSampler
 
 
@@ -106,7 +106,7 @@ class MovieLensImplicit:
         users = np.asarray(users, np.int32)
         if not self.history:
             return (users,)
-        return users, weighted_rows(len(users), *entries(self.positives["train"], users), self.meta["num_items"])
+        return users, weighted_selection(self.positives["train"], users, self.meta["num_items"])
 
     def num_examples(self, split):
         if self.per_user and split == "train":

@@ -33,7 +33,7 @@ def select_rows(csr, rows):
 def weighted_selection(csr, rows, num_cols):
     """:class:`~zoo.rows.SparseRows` of the CSR rows ``rows`` (in that order), each row's entries weighted
     ``1 / sqrt(count)``: ``weighted_rows(len(rows), *entries(csr, rows), num_cols)`` in fewer passes (it runs for
-    every batch of SVD++)."""
+    every batch of SVD++ and of ``ranking_mf`` with ``data.history``)."""
     from ..rows import SparseRows
     indptr, indices = csr
     starts = indptr[rows]
