@@ -107,6 +107,29 @@ inline MXReturnValue lazy_update_shape(const char* op, std::vector<std::vector<u
   return MX_SUCCESS;
 }
 
+// The length of a one-dimensional shape; 0 for a shape of any other rank (which inferShape then refuses).
+inline unsigned int length_1d(const std::vector<unsigned int>& shape) { return shape.size() == 1 ? shape[0] : 0; }
+
+// parseAttrs of an operator that takes kInputs inputs and makes one output.
+template <int kInputs>
+inline MXReturnValue one_output(const Attrs& attrs, int* num_in, int* num_out) {
+  *num_in = kInputs;
+  *num_out = 1;
+  return MX_SUCCESS;
+}
+
 }  // namespace zoo
+
+// Registers `name`, an operator that updates some of its inputs in place and makes one output (an optimizer's
+// update, training steps): its file's forward, inferType, inferSType, inferShape and mutateInputs, and its number
+// of inputs.
+#define ZOO_REGISTER_IN_PLACE_OP(name, num_inputs)  \
+  REGISTER_OP(name)                                 \
+      .setForward(forward, "cpu")                   \
+      .setParseAttrs(zoo::one_output<num_inputs>)   \
+      .setInferType(inferType)                      \
+      .setInferSType(inferSType)                    \
+      .setInferShape(inferShape)                    \
+      .setMutateInputs(mutateInputs)
 
 #endif  // ZOO_OPS_COMMON_H_

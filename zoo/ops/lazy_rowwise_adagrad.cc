@@ -56,12 +56,6 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   return MX_SUCCESS;
 }
 
-MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
-  *num_in = 3;
-  *num_out = 1;
-  return MX_SUCCESS;
-}
-
 MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
   return zoo::float32_only("zoo_lazy_rowwise_adagrad", in, out);
 }
@@ -88,10 +82,4 @@ MXReturnValue mutateInputs(const Attrs& attrs, std::vector<int>* indices) {
 
 }  // namespace
 
-REGISTER_OP(zoo_lazy_rowwise_adagrad)
-    .setForward(forward, "cpu")
-    .setParseAttrs(parseAttrs)
-    .setInferType(inferType)
-    .setInferSType(inferSType)
-    .setInferShape(inferShape)
-    .setMutateInputs(mutateInputs);
+ZOO_REGISTER_IN_PLACE_OP(zoo_lazy_rowwise_adagrad, 3);

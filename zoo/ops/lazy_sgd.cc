@@ -39,12 +39,6 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   return MX_SUCCESS;
 }
 
-MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
-  *num_in = 2;
-  *num_out = 1;
-  return MX_SUCCESS;
-}
-
 MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
   return zoo::float32_only("zoo_lazy_sgd", in, out);
 }
@@ -65,10 +59,4 @@ MXReturnValue mutateInputs(const Attrs& attrs, std::vector<int>* indices) {
 
 }  // namespace
 
-REGISTER_OP(zoo_lazy_sgd)
-    .setForward(forward, "cpu")
-    .setParseAttrs(parseAttrs)
-    .setInferType(inferType)
-    .setInferSType(inferSType)
-    .setInferShape(inferShape)
-    .setMutateInputs(mutateInputs);
+ZOO_REGISTER_IN_PLACE_OP(zoo_lazy_sgd, 2);

@@ -144,26 +144,13 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   return MX_SUCCESS;
 }
 
-MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
-  *num_in = kNumInputs;
-  *num_out = 1;
-  return MX_SUCCESS;
-}
-
-MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  return ids_then_floats("zoo_mf_adam_steps", kRatings, in, out);
-}
-
-MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  return dense_only("zoo_mf_adam_steps", in, out);
-}
+ZOO_DENSE_IDS_THEN_FLOATS("zoo_mf_adam_steps", kRatings)
 
 MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
                          std::vector<std::vector<unsigned int>>* out) {
   const auto& s = *in;
   using Shape = std::vector<unsigned int>;
-  const unsigned int n = s[kUsers].size() == 1 ? s[kUsers][0] : 0;
-  const unsigned int steps = s[kRescale].size() == 1 ? s[kRescale][0] : 0;
+  const unsigned int n = length_1d(s[kUsers]), steps = length_1d(s[kRescale]);
   bool ok = n > 0 && steps > 0 && s[kItems] == Shape{n} && s[kRatings] == Shape{n} &&
             s[kHyper] == (Shape{steps, 5, 2}) && s[kP].size() == 2 && s[kQ].size() == 2 && s[kP][1] == s[kQ][1] &&
             s[kBu] == (Shape{s[kP][0], 1}) && s[kBi] == (Shape{s[kQ][0], 1}) && s[kOffset] == Shape{1};
@@ -186,10 +173,4 @@ MXReturnValue mutateInputs(const Attrs& attrs, std::vector<int>* indices) {
 
 }  // namespace
 
-REGISTER_OP(zoo_mf_adam_steps)
-    .setForward(forward, "cpu")
-    .setParseAttrs(parseAttrs)
-    .setInferType(inferType)
-    .setInferSType(inferSType)
-    .setInferShape(inferShape)
-    .setMutateInputs(mutateInputs);
+ZOO_REGISTER_IN_PLACE_OP(zoo_mf_adam_steps, kNumInputs);

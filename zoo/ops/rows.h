@@ -117,6 +117,16 @@ inline MXReturnValue ids_then_floats(const char* op, size_t num_ids, std::vector
   return MX_SUCCESS;
 }
 
+// inferType and inferSType of an operator `op` (a string) on dense arrays whose first `num_ids` inputs are int32 ids
+// and the others float32, as the training-step operators take them.
+#define ZOO_DENSE_IDS_THEN_FLOATS(op, num_ids)                                                      \
+  MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {        \
+    return zoo::ids_then_floats(op, num_ids, in, out);                                              \
+  }                                                                                                 \
+  MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {       \
+    return zoo::dense_only(op, in, out);                                                            \
+  }
+
 // inferSType of an operator on tables, called for its forward pass (num_inputs inputs) and its backward pass
 // (more inputs; one output per forward input, its gradient). Every input is dense; the gradients of the tables,
 // inputs [first_table, last_table], are row_sparse when ``sparse``, as Embedding(sparse_grad=True) makes them.

@@ -109,19 +109,7 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   return MX_SUCCESS;
 }
 
-MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
-  *num_in = kNumInputs;
-  *num_out = 1;
-  return MX_SUCCESS;
-}
-
-MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  return ids_then_floats("zoo_sgns_sgd", kIn, in, out);
-}
-
-MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  return dense_only("zoo_sgns_sgd", in, out);
-}
+ZOO_DENSE_IDS_THEN_FLOATS("zoo_sgns_sgd", kIn)
 
 MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
                          std::vector<std::vector<unsigned int>>* out) {
@@ -138,10 +126,4 @@ MXReturnValue mutateInputs(const Attrs& attrs, std::vector<int>* indices) {
 
 }  // namespace
 
-REGISTER_OP(zoo_sgns_sgd)
-    .setForward(forward, "cpu")
-    .setParseAttrs(parseAttrs)
-    .setInferType(inferType)
-    .setInferSType(inferSType)
-    .setInferShape(inferShape)
-    .setMutateInputs(mutateInputs);
+ZOO_REGISTER_IN_PLACE_OP(zoo_sgns_sgd, kNumInputs);

@@ -184,27 +184,14 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
   return MX_SUCCESS;
 }
 
-MXReturnValue parseAttrs(const Attrs& attrs, int* num_in, int* num_out) {
-  *num_in = kNumInputs;
-  *num_out = 1;
-  return MX_SUCCESS;
-}
-
-MXReturnValue inferType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  return ids_then_floats("zoo_svdpp_sgd_steps", kNumIds, in, out);
-}
-
-MXReturnValue inferSType(const Attrs& attrs, std::vector<int>* in, std::vector<int>* out) {
-  return dense_only("zoo_svdpp_sgd_steps", in, out);
-}
+ZOO_DENSE_IDS_THEN_FLOATS("zoo_svdpp_sgd_steps", kNumIds)
 
 MXReturnValue inferShape(const Attrs& attrs, std::vector<std::vector<unsigned int>>* in,
                          std::vector<std::vector<unsigned int>>* out) {
   const auto& s = *in;
   using Shape = std::vector<unsigned int>;
-  const unsigned int n = s[kUsers].size() == 1 ? s[kUsers][0] : 0;
+  const unsigned int n = length_1d(s[kUsers]), nnz = length_1d(s[kIndices]);
   const unsigned int steps = s[kLr].size() == 2 ? s[kLr][0] : 0;
-  const unsigned int nnz = s[kIndices].size() == 1 ? s[kIndices][0] : 0;
   const bool ok = n > 0 && steps > 0 && s[kItems] == Shape{n} && s[kWhich] == Shape{n} &&
                   s[kRatings] == Shape{n} && s[kRowStart] == Shape{steps + 1} && s[kIndptr].size() == 1 &&
                   s[kValues] == Shape{nnz} && s[kLr] == (Shape{steps, 6}) && s[kP].size() == 2 &&
@@ -227,10 +214,4 @@ MXReturnValue mutateInputs(const Attrs& attrs, std::vector<int>* indices) {
 
 }  // namespace
 
-REGISTER_OP(zoo_svdpp_sgd_steps)
-    .setForward(forward, "cpu")
-    .setParseAttrs(parseAttrs)
-    .setInferType(inferType)
-    .setInferSType(inferSType)
-    .setInferShape(inferShape)
-    .setMutateInputs(mutateInputs);
+ZOO_REGISTER_IN_PLACE_OP(zoo_svdpp_sgd_steps, kNumInputs);
