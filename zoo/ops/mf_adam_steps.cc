@@ -39,23 +39,9 @@ namespace {  // each source file registers its own functions under these names
 
 enum { kUsers, kItems, kRatings, kHyper, kRescale, kP, kQ, kBu, kBi, kOffset, kMoments, kNumInputs = kMoments + 10 };
 
-// The rows one step uses on one side: slot[id] is the id's place among them (-1: unused), reset after the step.
-struct Side {
-  std::vector<int32_t> slot, ids;
-  std::vector<float> grad, bias_grad, reg_weight;
-  Side(int64_t num_rows, int64_t batch, int64_t d)
-      : slot(num_rows, -1), grad(batch * d), bias_grad(batch), reg_weight(batch) {
-    ids.reserve(batch);
-  }
-  inline int32_t place(int32_t id, int64_t d) {
-    if (slot[id] < 0) {
-      slot[id] = static_cast<int32_t>(ids.size());
-      ids.push_back(id);
-      std::fill(grad.begin() + slot[id] * d, grad.begin() + (slot[id] + 1) * d, 0.f);
-      bias_grad[slot[id]] = reg_weight[slot[id]] = 0;
-    }
-    return slot[id];
-  }
+// The rows one step uses on one side, `weight` the penalty's (2 reg a use).
+struct Side : StepRows {
+  using StepRows::StepRows;
   // Adam on the step's rows of this side's table and bias, then forget them.
   void update(float* table, float* bias, float* const* moments, int64_t d, const float* hyper, float rescale,
               const Adam& adam) {
@@ -69,13 +55,12 @@ struct Side {
       float* w = table + row * d;
       float* g = grad.data() + s * d;
 #pragma omp simd
-      for (int64_t k = 0; k < d; ++k) g[k] += reg_weight[s] * w[k];  // the penalty's part, from the old row
-      const float gb = bias_grad[s] + reg_weight[s] * bias[row];
+      for (int64_t k = 0; k < d; ++k) g[k] += weight[s] * w[k];  // the penalty's part, from the old row
+      const float gb = bias_grad[s] + weight[s] * bias[row];
       adam.row(w, moments[0] + row * d, moments[1] + row * d, g, d, hyper[0], hyper[1], rescale);
       adam.row(bias + row, moments[2] + row, moments[3] + row, &gb, 1, hyper[2], hyper[3], rescale);
-      slot[row] = -1;
     }
-    ids.clear();
+    forget();
   }
 };
 
@@ -128,9 +113,9 @@ MXReturnValue forward(const Attrs& attrs, std::vector<MXTensor>* in, std::vector
         gi[j] += ge * a[j];
       }
       by_user.bias_grad[su] += ge;
-      by_user.reg_weight[su] += gr;
+      by_user.weight[su] += gr;
       by_item.bias_grad[si] += ge;
-      by_item.reg_weight[si] += gr;
+      by_item.weight[si] += gr;
       offset_grad += ge;
     }
     // every gradient is taken; now the updates (the user side's rows read by the item side's gradient above)

@@ -44,6 +44,31 @@ inline MXReturnValue check_rating_ids(const char* op, const int32_t* users, cons
   return MX_SUCCESS;
 }
 
+// The rows of one table that a training step's examples use (the multi-step kernels): slot[id] is the id's place
+// among them (-1: unused), and each place holds the row's summed gradient, its bias's, and a scalar the kernel sums
+// as it needs (zoo_mf_adam_steps: the penalty's weight). forget() once the step's update has read them.
+struct StepRows {
+  std::vector<int32_t> slot, ids;
+  std::vector<float> grad, bias_grad, weight;
+  StepRows(int64_t num_rows, int64_t batch, int64_t d)
+      : slot(num_rows, -1), grad(batch * d), bias_grad(batch), weight(batch) {
+    ids.reserve(batch);
+  }
+  inline int32_t place(int32_t id, int64_t d) {
+    if (slot[id] < 0) {
+      slot[id] = static_cast<int32_t>(ids.size());
+      ids.push_back(id);
+      std::fill(grad.begin() + slot[id] * d, grad.begin() + (slot[id] + 1) * d, 0.f);
+      bias_grad[slot[id]] = weight[slot[id]] = 0;
+    }
+    return slot[id];
+  }
+  void forget() {
+    for (int32_t id : ids) slot[id] = -1;
+    ids.clear();
+  }
+};
+
 // The gradient contributions to one table, grouped by the row they go to (a counting sort): the rows used, in
 // increasing order (as row_sparse arrays list them), and each row's records stored contiguously, so a row's
 // gradient is summed in one place and written once, reading its records in sequence.

@@ -42,23 +42,10 @@ enum { kUsers, kItems, kWhich, kRowStart, kIndptr, kIndices, kValues, kRatings, 
        kNumInputs };
 constexpr int kNumIds = kValues;  // the inputs before it are int32
 
-// The rows of one table that a step's examples use: slot[id] is the id's place among them (-1: unused); each place
-// holds the row's summed gradient and its bias's. Reset by update().
-struct Side {
-  std::vector<int32_t> slot, ids;
-  std::vector<float> grad, bias_grad;
-  Side(int64_t num_rows, int64_t batch, int64_t d) : slot(num_rows, -1), grad(batch * d), bias_grad(batch) {
-    ids.reserve(batch);
-  }
-  inline int32_t place(int32_t id, int64_t d) {
-    if (slot[id] < 0) {
-      slot[id] = static_cast<int32_t>(ids.size());
-      ids.push_back(id);
-      std::fill(grad.begin() + slot[id] * d, grad.begin() + (slot[id] + 1) * d, 0.f);
-      bias_grad[slot[id]] = 0;
-    }
-    return slot[id];
-  }
+// The rows of one table that a step's examples use, with their summed gradients.
+struct Side : StepRows {
+  using StepRows::StepRows;
+  // SGD on the step's rows of this side's table and bias, then forget them.
   void update(float* table, float* bias, int64_t d, float lr, float bias_lr, float rescale) {
     for (size_t s = 0; s < ids.size(); ++s) {
       float* w = table + ids[s] * d;
@@ -66,9 +53,8 @@ struct Side {
 #pragma omp simd
       for (int64_t k = 0; k < d; ++k) w[k] -= lr * (rescale * g[k]);
       bias[ids[s]] -= bias_lr * (rescale * bias_grad[s]);
-      slot[ids[s]] = -1;
     }
-    ids.clear();
+    forget();
   }
 };
 
